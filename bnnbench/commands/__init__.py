@@ -1,0 +1,1 @@
+"""Sub-commands of the bnnbench CLI, one module each."""
