@@ -1,0 +1,134 @@
+/* bnnbench binary kernels: public C API.
+ *
+ * Conventions (see DESIGN.md): a bit set to 1 means -1, a cleared bit means +1.
+ * Tensors are NHWC with channels packed little-end first into 64-bit words;
+ * unused high bits of the last word of a pixel are 0.  The dot product of two
+ * packed vectors of K channels is K - 2 * popcount(a ^ b).
+ *
+ * Every entry point validates its arguments and returns a bnn_status; the
+ * Python binding checks shapes and dtypes before calling, this is a second
+ * line of defence.  This header is also the cffi cdef: keep it free of
+ * preprocessor logic other than the include guard and the includes.
+ */
+#ifndef BNN_H
+#define BNN_H
+#include <stddef.h>
+#include <stdint.h>
+
+enum bnn_status {
+    BNN_OK = 0,
+    BNN_EINVAL = 1,      /* invalid argument (shape, null pointer, kind) */
+    BNN_ENOMEM = 2,      /* scratch allocation failed */
+    BNN_ENAN = 3,        /* pack: input contains NaN */
+    BNN_EUNSUPPORTED = 4 /* requested ISA not available on this CPU/build */
+};
+
+enum bnn_isa {
+    BNN_ISA_SCALAR = 0,
+    BNN_ISA_AVX2 = 1,
+    BNN_ISA_AVX512 = 2,
+    BNN_ISA_NEON = 3
+};
+
+/* CPU feature bits returned by bnn_cpu_features(). */
+enum bnn_cpu_feature {
+    BNN_CPU_POPCNT = 1,
+    BNN_CPU_AVX2 = 2,
+    BNN_CPU_AVX512F = 4,
+    BNN_CPU_AVX512VPOPCNTDQ = 8,
+    BNN_CPU_AVX512BW = 16,
+    BNN_CPU_AVX512VL = 32,
+    BNN_CPU_AVX512DQ = 64,
+    BNN_CPU_NEON = 128
+};
+
+enum bnn_output_kind {
+    BNN_OUTPUT_INT32 = 0,   /* the +-1 dot product */
+    BNN_OUTPUT_FLOAT32 = 1, /* scale[o] * dot + bias[o] (BatchNorm folded) */
+    BNN_OUTPUT_PACKED = 2   /* bit o = 1 (-1) iff dot < threshold[o], or
+                               dot > threshold[o] where negative[o] != 0 */
+};
+
+/* Geometry of a binary convolution.  Taps outside the input read the pad
+ * value: +1 when pad_one != 0 ("same-one", free in the bit domain), 0 when
+ * pad_one == 0 (a per-position correction).  out_h/out_w are given by the
+ * caller; taps past the bottom/right edge count as padding too. */
+typedef struct bnn_conv_shape {
+    int32_t batch;
+    int32_t in_h;
+    int32_t in_w;
+    int32_t channels;      /* true input channels (bits), words = ceil(channels / 64) */
+    int32_t out_channels;
+    int32_t kernel_h;
+    int32_t kernel_w;
+    int32_t stride_h;
+    int32_t stride_w;
+    int32_t pad_top;
+    int32_t pad_left;
+    int32_t out_h;
+    int32_t out_w;
+    int32_t pad_one;
+} bnn_conv_shape;
+
+/* Where and how results are written.  data points at int32 [N,OH,OW,O],
+ * float [N,OH,OW,O] or uint64 [N,OH,OW,ceil(O/64)] according to kind. */
+typedef struct bnn_output {
+    int32_t kind;
+    const float *scale;       /* FLOAT32: [O] */
+    const float *bias;        /* FLOAT32: [O] */
+    const int32_t *threshold; /* PACKED: [O] */
+    const uint8_t *negative;  /* PACKED: [O], nonzero where the folded scale is negative */
+    void *data;
+} bnn_output;
+
+/* Weights prepared once for the SIMD paths.  raw is [O][kh][kw][words];
+ * panel interleaves 8 output channels per 64-bit lane group, 64 channels per
+ * group; tap_plus_one[t][o] = channels - 2 * popcount(w[o][t]) is the
+ * contribution of a +1 tap, used for the zero-padding correction. */
+typedef struct bnn_weights {
+    int32_t out_channels;
+    int32_t taps;
+    int32_t channels;
+    const uint64_t *raw;
+    const uint64_t *panel;
+    const int32_t *tap_plus_one;
+} bnn_weights;
+
+/* ---- CPU and dispatch ---- */
+uint32_t bnn_cpu_features(void);
+int bnn_isa_available(int isa);      /* compiled in and supported by this CPU */
+int bnn_best_isa(void);
+int bnn_set_isa(int isa);            /* BNN_OK or BNN_EUNSUPPORTED */
+int bnn_get_isa(void);
+const char *bnn_isa_name(int isa);
+const char *bnn_compiler_version(void);
+const char *bnn_build_flags(void);    /* the flags the kernels were compiled with */
+int bnn_openmp_enabled(void);
+int bnn_max_threads(void);
+
+/* ---- kernels ---- */
+int bnn_pack_f32(const float *x, size_t rows, size_t channels, uint64_t *out, int threads);
+int bnn_unpack_f32(const uint64_t *x, size_t rows, size_t channels, float *out);
+
+size_t bnn_panel_words(int32_t out_channels, int32_t taps, int32_t channels);
+int bnn_prepare_weights(const uint64_t *raw, int32_t out_channels, int32_t taps, int32_t channels,
+                        uint64_t *panel, int32_t *tap_plus_one);
+
+int bnn_bconv2d(const bnn_conv_shape *shape, const uint64_t *x, const bnn_weights *w,
+                const bnn_output *out, int threads);
+
+/* Max-pool of +-1 values on packed data: the max is -1 only where every value
+ * in the window is -1, i.e. the AND of the words.  Taps outside the input are
+ * skipped.  x is [N,H,W,words], out is [N,OH,OW,words]. */
+int bnn_bmaxpool2d(const uint64_t *x, int32_t batch, int32_t in_h, int32_t in_w, int32_t words,
+                   int32_t kernel_h, int32_t kernel_w, int32_t stride_h, int32_t stride_w,
+                   int32_t pad_top, int32_t pad_left, int32_t out_h, int32_t out_w,
+                   uint64_t *out, int threads);
+
+/* Register-only xor + popcount + add loop of the given ISA, for the roofline.
+ * Runs `iterations` rounds of bnn_roofline_bits(isa) bit-MACs; returns a
+ * checksum so the work cannot be optimised away (0 if the ISA is unavailable). */
+uint64_t bnn_roofline_run(int isa, uint64_t iterations);
+uint64_t bnn_roofline_bits(int isa);
+
+#endif
