@@ -41,4 +41,7 @@ int bnn_pack_f32__avx512(const float *x, size_t rows, size_t channels, uint64_t 
     }
     return nan_found ? BNN_ENAN : BNN_OK;
 }
+#if defined(__clang__)
+#pragma clang attribute pop
+#endif
 #endif

@@ -47,4 +47,7 @@ uint64_t bnn_roofline__avx2(uint64_t iterations) {
     }
     return total;
 }
+#if defined(__clang__)
+#pragma clang attribute pop
+#endif
 #endif
