@@ -16,6 +16,8 @@ from collections.abc import Sequence
 COMMAND_MODULES: tuple[str, ...] = (
     "info",
     "run",
+    "train",
+    "evaluate",
 )
 
 

@@ -1,0 +1,403 @@
+"""Probabilistic Binary Neural Network layers (Peters & Welling 2018, arXiv 1809.03368).
+
+A PBNet never binarizes with a sign during training. Each binary weight is a
+random variable ``w ~ Binary(theta)`` on {-1, +1} with ``P(w = +1) = (theta +
+1) / 2``, so ``E[w] = theta`` and ``Var[w] = 1 - theta^2``; the layers learn
+``theta``. Activations are carried as independent Gaussians ``(mean, var)``
+(:class:`Gaussian`), justified by the central limit theorem over the ``D``
+terms of each pre-activation (paper section 3.1):
+
+* binary inputs with mean ``phi``: ``mu = sum theta phi``,
+  ``sigma^2 = D - sum theta^2 phi^2``;
+* real inputs ``h``: ``mu = sum theta h``, ``sigma^2 = sum (1 - theta^2) h^2``.
+
+Both are instances of the moments of a sum of products of independent factors,
+``Var[w x] = Var[x] E[w^2] + E[x]^2 Var[w]``, which is what the layers compute:
+``sigma^2 = sum Var[x] + sum E[x]^2 (1 - theta^2)`` (as ``E[w^2] = 1``). This
+form is a sum of non-negative terms, so it does not suffer the cancellation of
+``D - sum theta^2 phi^2`` in float32, and it counts zero padding correctly
+(a padded input is exactly 0: mean 0, variance 0).
+
+Then (section 3.2) stochastic batch normalization (:class:`StochasticBatchNorm`),
+stochastic max pooling (:class:`StochasticMaxPool2d`), and the binary
+activation (:class:`BinaryActivation`) ``q = P(a >= 0) = 1 - Phi(0 | mu,
+sigma^2)``: PBNet propagates the mean ``2q - 1`` of the binary activation,
+PBNet-S samples it with a hard Binary-Concrete relaxation (Maddison et al.
+2017; Jang et al. 2017).
+
+Choices where the paper is silent
+---------------------------------
+* Parametrization: ``theta`` is the parameter itself, clipped to
+  ``[-0.9, 0.9]`` after every optimiser step (never inside ``forward``), via
+  :func:`bnnbench.nn.clip_latent_weights`.
+* Padding: zero padding, handled exactly as above (contributes nothing to
+  mean or variance).
+* Stochastic batch norm: ``m = mean(mu)``, ``v = (sum sigma^2 + sum (mu -
+  m)^2) / (M - 1)`` over the batch and spatial positions (``M`` terms), the
+  variance of the mixture of the per-example Gaussians with Bessel's
+  correction applied to both sums as in the issue. The output is the affine
+  transform of the Gaussian: ``mean' = gamma (mu - m) / sqrt(v + eps) + beta``,
+  ``var' = gamma^2 sigma^2 / (v + eps)``, ``eps = 1e-5``. Running statistics use
+  torch's exponential average with momentum 0.1 and are used in eval mode.
+* Stochastic max pooling: one standard normal draw per input position per
+  forward pass; in eval mode the window's argmax is taken on the means (no
+  noise), so an evaluated PBNet is deterministic.
+* Binary activation: ``sigma`` is ``sqrt(var + 1e-8)``. In eval mode PBNet-S
+  propagates means like PBNet, again so that evaluation is deterministic.
+  Binary-Concrete: logistic noise ``L = log u - log(1 - u)``, relaxed sample
+  ``z = sigmoid((logit q + L) / tau)``, hard sample ``1{logit q + L >= 0}``
+  (an exact Bernoulli(q) draw whatever ``tau``), gradient of ``2z - 1``
+  passed straight through. ``tau = 1`` by default.
+* Output layer: the logits are Gaussian too; in training one sample
+  ``mu + sigma n`` per logit is drawn (the local reparametrization trick,
+  Kingma et al. 2015) and fed to the cross entropy; in eval mode the logits
+  are the means. No KL term or prior on ``theta`` is used.
+* A full-precision layer with binary inputs (an option for the last layer, as
+  in the mnist-bnn topology) is :class:`GaussianLinear`: real weights ``w``,
+  ``mu = sum w phi``, ``sigma^2 = sum w^2 Var[x]``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+__all__ = [
+    "Gaussian",
+    "PBConv2d",
+    "PBLinear",
+    "GaussianLinear",
+    "StochasticBatchNorm",
+    "StochasticMaxPool2d",
+    "BinaryActivation",
+    "GaussianFlatten",
+    "sample_logits",
+    "map_weights",
+    "sample_weights",
+    "ternary_weights",
+    "theta_from_float_weights",
+]
+
+_VARIANCE_FLOOR = 1e-8
+
+
+class Gaussian(NamedTuple):
+    """Independent Gaussian activations: elementwise ``mean`` and ``var``.
+
+    ``var`` is None for deterministic inputs (the image, or sampled binary
+    activations), which saves a convolution in the next layer.
+    """
+
+    mean: Tensor
+    var: Tensor | None
+
+
+def _as_gaussian(x: Tensor | Gaussian) -> Gaussian:
+    return x if isinstance(x, Gaussian) else Gaussian(x, None)
+
+
+def _init_theta(theta: Tensor, clip: float) -> None:
+    """Initialise ``theta`` uniformly in ``[-clip, clip]``.
+
+    The paper does not say how a PBNet trained from scratch is initialised;
+    a uniform spread keeps every weight stochastic and the pre-activation
+    variance away from 0. PBNet-S is instead initialised from a trained float
+    twin (see ``bnnbench.models``).
+    """
+    with torch.no_grad():
+        theta.uniform_(-clip, clip)
+
+
+class _BinaryWeightLayer(nn.Module):
+    """Shared ``theta`` handling of :class:`PBConv2d` and :class:`PBLinear`."""
+
+    theta: nn.Parameter
+
+    def __init__(self, theta_clip: float) -> None:
+        super().__init__()
+        if not 0.0 < theta_clip < 1.0:
+            raise ValueError(f"theta_clip must be in (0, 1), got {theta_clip}")
+        self.theta_clip = theta_clip
+
+    def clip_latent_weights(self) -> None:
+        with torch.no_grad():
+            self.theta.clamp_(-self.theta_clip, self.theta_clip)
+
+    def weight_variance(self) -> Tensor:
+        """``Var[w] = 1 - theta^2`` for each weight."""
+        return 1.0 - self.theta * self.theta
+
+
+class PBConv2d(_BinaryWeightLayer):
+    """Convolution with ``Binary(theta)`` weights on Gaussian inputs (section 3.1).
+
+    No bias: in a PBNet every binary layer is followed by batch norm.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        padding: int = 0,
+        *,
+        theta_clip: float = 0.9,
+    ) -> None:
+        super().__init__(theta_clip)
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.padding = padding
+        self.theta = nn.Parameter(torch.empty(out_channels, in_channels, kernel_size, kernel_size))
+        _init_theta(self.theta, theta_clip)
+
+    def forward(self, x: Tensor | Gaussian) -> Gaussian:
+        g = _as_gaussian(x)
+        if g.mean.dim() != 4 or g.mean.shape[1] != self.in_channels:
+            raise ValueError(
+                f"PBConv2d expects input (N, {self.in_channels}, H, W), got {tuple(g.mean.shape)}"
+            )
+        conv = lambda inp, w: F.conv2d(inp, w, None, self.stride, self.padding)  # noqa: E731
+        mean = conv(g.mean, self.theta)
+        var = conv(g.mean * g.mean, self.weight_variance())
+        if g.var is not None:
+            # E[w^2] = 1: every output channel receives sum over the window of Var[x].
+            ones = g.var.new_ones(1, 1, self.kernel_size, self.kernel_size)
+            var = var + conv(g.var.sum(dim=1, keepdim=True), ones)
+        return Gaussian(mean, var)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, padding={self.padding}, theta_clip={self.theta_clip}"
+        )
+
+
+class PBLinear(_BinaryWeightLayer):
+    """Fully connected layer with ``Binary(theta)`` weights on Gaussian inputs."""
+
+    def __init__(self, in_features: int, out_features: int, *, theta_clip: float = 0.9) -> None:
+        super().__init__(theta_clip)
+        self.in_features = in_features
+        self.out_features = out_features
+        self.theta = nn.Parameter(torch.empty(out_features, in_features))
+        _init_theta(self.theta, theta_clip)
+
+    def forward(self, x: Tensor | Gaussian) -> Gaussian:
+        g = _as_gaussian(x)
+        if g.mean.dim() != 2 or g.mean.shape[1] != self.in_features:
+            raise ValueError(
+                f"PBLinear expects input (N, {self.in_features}), got {tuple(g.mean.shape)}"
+            )
+        mean = F.linear(g.mean, self.theta)
+        var = F.linear(g.mean * g.mean, self.weight_variance())
+        if g.var is not None:
+            var = var + g.var.sum(dim=1, keepdim=True)
+        return Gaussian(mean, var)
+
+    def extra_repr(self) -> str:
+        return f"{self.in_features}, {self.out_features}, theta_clip={self.theta_clip}"
+
+
+class GaussianLinear(nn.Linear):
+    """Full-precision fully connected layer on Gaussian inputs.
+
+    ``mu = W E[x] + b``, ``sigma^2 = (W * W) Var[x]``: the last layer of the
+    mnist-bnn topology, which keeps real weights.
+    """
+
+    def forward(self, x: Tensor | Gaussian) -> Gaussian:  # type: ignore[override]
+        g = _as_gaussian(x)
+        if g.mean.dim() != 2 or g.mean.shape[1] != self.in_features:
+            raise ValueError(
+                f"GaussianLinear expects input (N, {self.in_features}), got {tuple(g.mean.shape)}"
+            )
+        mean = F.linear(g.mean, self.weight, self.bias)
+        var = None if g.var is None else F.linear(g.var, self.weight * self.weight)
+        return Gaussian(mean, var)
+
+
+class StochasticBatchNorm(nn.Module):
+    """Batch normalization of Gaussian pre-activations (section 3.2).
+
+    Works on ``(N, C)`` and ``(N, C, H, W)``; statistics are per channel ``C``.
+    See the module docstring for the exact estimator.
+    """
+
+    def __init__(self, num_features: int, *, eps: float = 1e-5, momentum: float = 0.1) -> None:
+        super().__init__()
+        self.num_features = num_features
+        self.eps = eps
+        self.momentum = momentum
+        self.weight = nn.Parameter(torch.ones(num_features))
+        self.bias = nn.Parameter(torch.zeros(num_features))
+        self.register_buffer("running_mean", torch.zeros(num_features))
+        self.register_buffer("running_var", torch.ones(num_features))
+
+    def forward(self, x: Tensor | Gaussian) -> Gaussian:
+        g = _as_gaussian(x)
+        mean = g.mean
+        if mean.dim() not in (2, 4) or mean.shape[1] != self.num_features:
+            raise ValueError(
+                f"StochasticBatchNorm expects (N, {self.num_features}[, H, W]), got {tuple(mean.shape)}"
+            )
+        shape = (1, -1) + (1,) * (mean.dim() - 2)
+        if self.training:
+            dims = [0] + list(range(2, mean.dim()))
+            count = mean.numel() // self.num_features
+            if count < 2:
+                raise ValueError("StochasticBatchNorm needs more than one value per channel in training")
+            batch_mean = mean.mean(dim=dims)
+            spread = ((mean - batch_mean.view(shape)) ** 2).sum(dim=dims)
+            within = g.var.sum(dim=dims) if g.var is not None else torch.zeros_like(spread)
+            batch_var = (within + spread) / (count - 1)
+            with torch.no_grad():
+                self.running_mean.lerp_(batch_mean.detach(), self.momentum)
+                self.running_var.lerp_(batch_var.detach(), self.momentum)
+        else:
+            batch_mean, batch_var = self.running_mean, self.running_var
+        inv_std = torch.rsqrt(batch_var + self.eps)
+        scale = (self.weight * inv_std).view(shape)
+        out_mean = (mean - batch_mean.view(shape)) * scale + self.bias.view(shape)
+        out_var = None if g.var is None else g.var * scale * scale
+        return Gaussian(out_mean, out_var)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+
+class StochasticMaxPool2d(nn.Module):
+    """Max pooling of Gaussians by sampling (section 3.2).
+
+    In training: draw ``s = mu + sigma n`` with ``n ~ N(0, 1)``, take each
+    window's argmax of ``s``, and output that input's ``(mu, sigma^2)``; the
+    gradient flows to the selected moments. In eval mode the argmax is taken
+    on ``mu``.
+    """
+
+    def __init__(self, kernel_size: int) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+
+    def forward(self, x: Tensor | Gaussian) -> Gaussian:
+        g = _as_gaussian(x)
+        if g.mean.dim() != 4:
+            raise ValueError(f"StochasticMaxPool2d expects (N, C, H, W), got {tuple(g.mean.shape)}")
+        with torch.no_grad():
+            score = g.mean
+            if self.training and g.var is not None:
+                score = g.mean + torch.sqrt(g.var) * torch.randn_like(g.mean)
+            _, indices = F.max_pool2d(score, self.kernel_size, return_indices=True)
+
+        def pick(t: Tensor) -> Tensor:
+            return t.flatten(2).gather(2, indices.flatten(2)).view_as(indices)
+
+        return Gaussian(pick(g.mean), None if g.var is None else pick(g.var))
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}"
+
+
+class _StraightThrough(torch.autograd.Function):
+    """Forward the hard sample exactly (±1, no rounding); backward into the relaxed one."""
+
+    @staticmethod
+    def forward(ctx: object, hard: Tensor, relaxed: Tensor) -> Tensor:
+        return hard
+
+    @staticmethod
+    def backward(ctx: object, grad_output: Tensor) -> tuple[None, Tensor]:
+        return None, grad_output
+
+
+class BinaryActivation(nn.Module):
+    """Binary activation of a Gaussian pre-activation, ``q = P(a >= 0) = Phi(mu / sigma)``.
+
+    ``mode="mean"`` (PBNet): output the distribution of the ±1 activation,
+    mean ``2q - 1`` and variance ``1 - (2q - 1)^2``.
+    ``mode="sample"`` (PBNet-S): in training output a hard ±1 sample drawn with
+    the Binary-Concrete relaxation at ``temperature`` (straight-through
+    gradient); in eval mode behave like ``"mean"``.
+    """
+
+    def __init__(self, mode: str = "mean", *, temperature: float = 1.0) -> None:
+        super().__init__()
+        if mode not in ("mean", "sample"):
+            raise ValueError(f"BinaryActivation mode must be 'mean' or 'sample', got {mode!r}")
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
+        self.mode = mode
+        self.temperature = temperature
+
+    def forward(self, x: Tensor | Gaussian) -> Gaussian:
+        g = _as_gaussian(x)
+        if g.var is None:
+            raise ValueError("BinaryActivation needs a Gaussian with a variance")
+        z = g.mean * torch.rsqrt(g.var + _VARIANCE_FLOOR)
+        if self.mode == "sample" and self.training:
+            # logit q = log Phi(z) - log Phi(-z), computed stably in log space.
+            logit_q = torch.special.log_ndtr(z) - torch.special.log_ndtr(-z)
+            u = torch.rand_like(z).clamp_(1e-6, 1.0 - 1e-6)
+            noisy = logit_q + torch.log(u) - torch.log1p(-u)
+            relaxed = 2.0 * torch.sigmoid(noisy / self.temperature) - 1.0
+            hard = torch.where(noisy >= 0, torch.ones_like(noisy), -torch.ones_like(noisy))
+            return Gaussian(_StraightThrough.apply(hard, relaxed), None)
+        mean = 2.0 * torch.special.ndtr(z) - 1.0
+        return Gaussian(mean, 1.0 - mean * mean)
+
+    def extra_repr(self) -> str:
+        return f"mode={self.mode!r}, temperature={self.temperature}"
+
+
+class GaussianFlatten(nn.Module):
+    """Flatten ``(N, C, H, W)`` Gaussians to ``(N, C*H*W)`` in torch's (NCHW) order."""
+
+    def forward(self, x: Tensor | Gaussian) -> Gaussian:
+        g = _as_gaussian(x)
+        return Gaussian(g.mean.flatten(1), None if g.var is None else g.var.flatten(1))
+
+
+def sample_logits(logits: Gaussian, *, training: bool) -> Tensor:
+    """One sample ``mu + sigma n`` of Gaussian logits in training, the means otherwise."""
+    if not training or logits.var is None:
+        return logits.mean
+    return logits.mean + torch.sqrt(logits.var + _VARIANCE_FLOOR) * torch.randn_like(logits.mean)
+
+
+def map_weights(theta: Tensor) -> Tensor:
+    """The mode of each ``Binary(theta)`` weight: +1 where ``theta >= 0``, else -1."""
+    return torch.where(theta >= 0, torch.ones_like(theta), -torch.ones_like(theta))
+
+
+def sample_weights(theta: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    """One draw of ``Binary(theta)``: +1 with probability ``(theta + 1) / 2``."""
+    draw = torch.rand(theta.shape, generator=generator, dtype=theta.dtype, device=theta.device)
+    return torch.where(draw < (theta + 1.0) / 2.0, torch.ones_like(theta), -torch.ones_like(theta))
+
+
+def ternary_weights(theta: Tensor, confidence: float = 0.75) -> Tensor:
+    """±1 where that value has probability ``>= confidence``, else 0 (paper section 4).
+
+    ``P(+1) = (1 + theta) / 2 >= 3/4`` means ``theta >= 1/2``.
+    """
+    if not 0.5 < confidence <= 1.0:
+        raise ValueError(f"confidence must be in (0.5, 1], got {confidence}")
+    threshold = 2.0 * confidence - 1.0
+    out = torch.zeros_like(theta)
+    out[theta >= threshold] = 1.0
+    out[theta <= -threshold] = -1.0
+    return out
+
+
+def theta_from_float_weights(weight: Tensor, clip: float) -> Tensor:
+    """``theta = clip(w / std(w), -clip, clip)`` for one layer (PBNet-S initialisation)."""
+    std = weight.std()
+    if not math.isfinite(float(std)) or float(std) == 0.0:
+        raise ValueError("cannot initialise theta from a weight tensor with zero or undefined spread")
+    return torch.clamp(weight / std, -clip, clip)

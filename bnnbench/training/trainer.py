@@ -1,0 +1,269 @@
+"""Train a model on MNIST: Adam (or SGD) with a decaying learning rate.
+
+The recipe follows the BNN and PBNet papers: Adam, mini-batches of 100, a
+learning rate decayed exponentially from ``lr`` to ``lr_final`` over the run
+(Courbariaux et al. 2016 section 2.5, decay per epoch) or halved when the
+validation accuracy stops improving (``schedule="plateau"``), latent weights
+clipped after every step. Model selection uses the validation split only: the
+checkpoint holds the epoch with the best validation accuracy, and the test set
+is evaluated once, on that model, at the end.
+
+Outputs in ``out_dir`` (each written atomically, the first two after every
+epoch so an interrupted run leaves a usable state):
+
+* ``checkpoint.pt``: the best-validation model (:mod:`.checkpoint`);
+* ``metrics.json``: configuration, seed, per-epoch losses and accuracies
+  (percent), learning rates and times, best epoch, final test accuracy,
+  wall time, environment;
+* ``curves.png``: loss and accuracy curves.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from bnnbench import models
+from bnnbench.data.atomic import write_text_atomic
+from bnnbench.nn.layers import clip_latent_weights
+from bnnbench.training.checkpoint import load_checkpoint, save_checkpoint
+from bnnbench.training.evaluation import evaluate_classifier
+from bnnbench.training.plots import plot_training_curves
+from bnnbench.training.progress import ProgressBar
+from bnnbench.training.splits import DataSplits, mnist_splits
+
+__all__ = ["TrainConfig", "TrainResult", "train", "SCHEDULES", "OPTIMIZERS"]
+
+SCHEDULES = ("exponential", "plateau", "constant")
+OPTIMIZERS = ("adam", "sgd")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that determines a training run (recorded in metrics.json)."""
+
+    model: str
+    float_twin: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+    epochs: int = 10
+    batch_size: int = 100
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    lr_final: float | None = None
+    schedule: str = "exponential"
+    momentum: float = 0.9
+    seed: int = 0
+    threads: int = 1
+    validation_size: int = 5000
+    train_subset: int | None = None
+    init_from: str | None = None
+    data_dir: str | None = None
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the first invalid setting."""
+        models.describe(self.model)
+        checks = [
+            (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
+            (self.batch_size >= 2, f"batch_size must be >= 2, got {self.batch_size}"),
+            (self.lr > 0, f"lr must be positive, got {self.lr}"),
+            (self.lr_final is None or self.lr_final > 0, f"lr_final must be positive, got {self.lr_final}"),
+            (self.schedule in SCHEDULES, f"schedule must be one of {SCHEDULES}, got {self.schedule!r}"),
+            (self.optimizer in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}"),
+            (self.threads >= 1, f"threads must be >= 1, got {self.threads}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+    def learning_rate(self, epoch: int) -> float:
+        """The exponential schedule's rate at 0-based ``epoch`` (lr -> lr_final)."""
+        final = self.lr_final if self.lr_final is not None else self.lr
+        if self.schedule != "exponential" or self.epochs == 1:
+            return self.lr
+        return self.lr * (final / self.lr) ** (epoch / (self.epochs - 1))
+
+
+@dataclass
+class TrainResult:
+    """Where the outputs went and the headline figures."""
+
+    out_dir: Path
+    checkpoint: Path
+    metrics: dict[str, Any]
+
+
+def _environment(threads: int) -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": threads,
+    }
+
+
+def _make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
+    if config.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=config.lr)
+    return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
+
+
+def _initialise(model: nn.Module, config: TrainConfig) -> None:
+    if config.init_from is None:
+        return
+    source = load_checkpoint(config.init_from)
+    if not isinstance(model, models.PBNet):
+        raise ValueError(f"init_from is supported for PBNet models, not {config.model!r}")
+    if not source.float_twin:
+        raise ValueError(f"{config.init_from}: init_from needs a float-twin checkpoint")
+    models.init_from_float(model, source.model)
+
+
+def train(
+    config: TrainConfig,
+    out_dir: str | os.PathLike[str],
+    *,
+    data: DataSplits | None = None,
+    progress: bool | None = None,
+    log: Callable[[str], None] | None = None,
+    extra_metadata: dict[str, Any] | None = None,
+) -> TrainResult:
+    """Train ``config.model`` and write checkpoint, metrics and curves to ``out_dir``.
+
+    ``data`` overrides loading MNIST (tests pass small splits); ``progress``
+    forces the progress bar on or off (default: on for a terminal); ``log``
+    receives one line per epoch (default: stderr).
+    """
+    config.validate()
+    emit = log if log is not None else (lambda line: print(line, file=sys.stderr, flush=True))
+    torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+    started = time.perf_counter()
+    if data is None:
+        data = mnist_splits(
+            config.data_dir, validation_size=config.validation_size, train_subset=config.train_subset
+        )
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model = models.create(config.model, float_twin=config.float_twin, **config.options)
+    _initialise(model, config)
+    optimizer = _make_optimizer(config, model)
+    plateau = (
+        torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5, patience=2)
+        if config.schedule == "plateau"
+        else None
+    )
+    generator = torch.Generator().manual_seed(config.seed)
+    metrics: dict[str, Any] = {
+        "model": config.model,
+        "float_twin": config.float_twin,
+        "options": dict(config.options),
+        "seed": config.seed,
+        "config": asdict(config),
+        "data": {"source": data.source, **data.sizes()},
+        "environment": _environment(config.threads),
+        "epochs": [],
+        "best_epoch": None,
+        "best_val_accuracy": None,
+        "finished": False,
+        **(extra_metadata or {}),
+    }
+    checkpoint_path = out / "checkpoint.pt"
+    metrics_path = out / "metrics.json"
+    best_state: dict[str, torch.Tensor] | None = None
+    n_train = len(data.train_y)
+    for epoch in range(config.epochs):
+        epoch_start = time.perf_counter()
+        if plateau is None:
+            for group in optimizer.param_groups:
+                group["lr"] = config.learning_rate(epoch)
+        lr = optimizer.param_groups[0]["lr"]
+        model.train()
+        order = torch.randperm(n_train, generator=generator)
+        batches = [order[s : s + config.batch_size] for s in range(0, n_train, config.batch_size)]
+        batches = [b for b in batches if len(b) > 1]  # batch norm needs two examples
+        bar = ProgressBar(len(batches), f"epoch {epoch + 1}/{config.epochs}", enabled=progress)
+        loss_sum, correct, seen = 0.0, 0, 0
+        for index in batches:
+            images, labels = data.train_x[index], data.train_y[index]
+            logits = model(images)
+            loss = F.cross_entropy(logits, labels)
+            loss_value = float(loss.detach())
+            if not math.isfinite(loss_value):
+                raise FloatingPointError(f"training loss became {loss_value} in epoch {epoch + 1}")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            clip_latent_weights(model)
+            loss_sum += loss_value * len(labels)
+            correct += int((logits.argmax(dim=1) == labels).sum())
+            seen += len(labels)
+            bar.update(loss=loss_sum / seen, acc=100.0 * correct / seen)
+        bar.close()
+        val_loss, val_accuracy = evaluate_classifier(model, data.val_x, data.val_y)
+        if plateau is not None:
+            plateau.step(val_accuracy)
+        record = {
+            "epoch": epoch + 1,
+            "lr": lr,
+            "train_loss": loss_sum / seen,
+            "train_accuracy": 100.0 * correct / seen,
+            "val_loss": val_loss,
+            "val_accuracy": val_accuracy,
+            "seconds": time.perf_counter() - epoch_start,
+        }
+        metrics["epochs"].append(record)
+        improved = metrics["best_val_accuracy"] is None or val_accuracy > metrics["best_val_accuracy"]
+        if improved:
+            metrics["best_epoch"] = epoch + 1
+            metrics["best_val_accuracy"] = val_accuracy
+            best_state = copy.deepcopy(model.state_dict())
+            save_checkpoint(
+                checkpoint_path,
+                model,
+                model_name=config.model,
+                float_twin=config.float_twin,
+                options=config.options,
+                metadata={"epoch": epoch + 1, "val_accuracy": val_accuracy, "config": asdict(config)},
+            )
+        metrics["wall_time_s"] = time.perf_counter() - started
+        write_text_atomic(metrics_path, json.dumps(metrics, indent=2) + "\n")
+        emit(
+            f"epoch {epoch + 1}/{config.epochs} lr {lr:.2e} train loss {record['train_loss']:.4f} "
+            f"acc {record['train_accuracy']:.2f}% | val loss {val_loss:.4f} acc {val_accuracy:.2f}%"
+            f"{' *' if improved else ''} | {record['seconds']:.0f}s"
+        )
+    assert best_state is not None  # epochs >= 1, and the first epoch always improves
+    model.load_state_dict(best_state)
+    test_loss, test_accuracy = evaluate_classifier(model, data.test_x, data.test_y)
+    metrics.update(
+        test_loss=test_loss,
+        test_accuracy=test_accuracy,
+        wall_time_s=time.perf_counter() - started,
+        finished=True,
+    )
+    write_text_atomic(metrics_path, json.dumps(metrics, indent=2) + "\n")
+    plot_training_curves({_label(config): metrics}, out / "curves.png")
+    emit(
+        f"best epoch {metrics['best_epoch']} (val {metrics['best_val_accuracy']:.2f}%), "
+        f"test accuracy {test_accuracy:.2f}%, wall time {metrics['wall_time_s']:.0f}s"
+    )
+    return TrainResult(out, checkpoint_path, metrics)
+
+
+def _label(config: TrainConfig) -> str:
+    return f"{config.model}{' (float twin)' if config.float_twin else ''}"
