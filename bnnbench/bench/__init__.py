@@ -1,0 +1,1 @@
+"""Measurements: timing harness, kernel benchmarks, roofline."""

@@ -1,0 +1,59 @@
+"""``bnnbench run``: measure, estimate, and write a report under reports/."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from bnnbench.runner import SUITES
+
+    choices = [name for name in SUITES if name != "environment"]
+    parser = subparsers.add_parser(
+        "run", help="run the benchmark suites and write a report",
+        description="Run the suites (the environment is always described) and write results.json, "
+        "benchmarks.json (pytest-benchmark format) and report.md.",
+    )
+    parser.add_argument("--quick", action="store_true", help="short timing budgets (a few minutes in all)")
+    parser.add_argument(
+        "--suite", default=",".join(choices),
+        help=f"comma-separated suites to run (default: all of {', '.join(choices)})",
+    )
+    parser.add_argument("--threads", type=int, default=None,
+                        help="the 'all threads' count (default: every usable core); 1 thread is always measured")
+    parser.add_argument("--out", type=Path, default=None, help="output directory (default reports/<UTC time>-<host>)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from bnnbench.cli import CommandError
+    from bnnbench.environment import usable_cores
+    from bnnbench.files import write_json_atomic, write_text_atomic
+    from bnnbench.report.markdown import render
+    from bnnbench.runner import SUITES, RunOptions, benchmark_file, default_out_dir, run_suites
+
+    names = [name.strip() for name in args.suite.split(",") if name.strip()]
+    unknown = [name for name in names if name not in SUITES or name == "environment"]
+    if unknown or not names:
+        choices = ", ".join(n for n in SUITES if n != "environment")
+        raise CommandError(f"unknown suite(s) {', '.join(unknown) or '(none given)'}; choose from {choices}")
+    if args.threads is not None and args.threads < 1:
+        raise CommandError(f"--threads must be at least 1, got {args.threads}")
+    all_threads = args.threads or usable_cores()
+    out_dir = args.out or default_out_dir()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise CommandError(f"--out {out_dir} exists and is not a directory")
+    options = RunOptions(quick=args.quick, thread_counts=tuple(sorted({1, all_threads})), out_dir=out_dir)
+
+    def write_report(results: dict) -> None:
+        write_json_atomic(out_dir / "benchmarks.json", benchmark_file(results))
+        write_text_atomic(out_dir / "report.md", render(results))
+
+    results = run_suites(["environment", *names], options, on_update=write_report)
+    failed = [name for name, suite in results["suites"].items() if suite["status"] != "ok"]
+    print(f"report: {out_dir / 'report.md'}")
+    if failed:
+        print(f"failed suites: {', '.join(failed)} (see the report)")
+        return 1
+    return 0

@@ -1,0 +1,1 @@
+"""Reports: results.json rendered as Markdown (and, later, HTML with figures)."""
