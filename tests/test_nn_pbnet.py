@@ -1,0 +1,197 @@
+"""PBNet layers: analytic moments against Monte-Carlo sampling of the same layer."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from bnnbench.nn.pbnet import (
+    BinaryActivation,
+    Gaussian,
+    GaussianLinear,
+    PBConv2d,
+    PBLinear,
+    StochasticBatchNorm,
+    StochasticMaxPool2d,
+    map_weights,
+    sample_weights,
+    ternary_weights,
+    theta_from_float_weights,
+)
+
+SAMPLES = 4000
+
+
+def draw_binary(mean: torch.Tensor, count: int, generator: torch.Generator) -> torch.Tensor:
+    """``count`` draws of ±1 variables with the given means (stacked on dim 0)."""
+    u = torch.rand((count, *mean.shape), generator=generator, dtype=mean.dtype)
+    return torch.where(u < (mean + 1) / 2, 1.0, -1.0).to(mean.dtype)
+
+
+def assert_moments_match(samples: torch.Tensor, g: Gaussian, *, rel: float = 0.08) -> None:
+    """Monte-Carlo mean and variance of ``samples`` agree with the analytic Gaussian."""
+    mc_mean, mc_var = samples.mean(0), samples.var(0)
+    scale = mc_var.mean().sqrt()
+    assert torch.allclose(g.mean, mc_mean, atol=float(4 * scale / SAMPLES**0.5) + 1e-6)
+    assert g.var is not None
+    assert float((g.var - mc_var).abs().mean() / mc_var.mean()) < rel
+
+
+def test_pbconv_binary_inputs_moments_match_sampling():
+    gen = torch.Generator().manual_seed(0)
+    layer = PBConv2d(3, 4, 3, padding=1).double()
+    phi = torch.rand(1, 3, 5, 5, generator=gen, dtype=torch.float64) * 1.8 - 0.9
+    g = layer(Gaussian(phi, 1 - phi * phi))
+    with torch.no_grad():
+        weights = draw_binary(layer.theta, SAMPLES, gen)
+        inputs = draw_binary(phi[0], SAMPLES, gen)
+        samples = torch.stack(
+            [F.conv2d(inputs[i : i + 1], weights[i], padding=1)[0] for i in range(SAMPLES)]
+        )
+    assert_moments_match(samples, Gaussian(g.mean[0].detach(), g.var[0].detach()))
+    # The issue's closed form in the interior (no padding): sigma^2 = D - sum theta^2 phi^2.
+    d = 3 * 9
+    closed = d - F.conv2d(phi * phi, layer.theta.detach() ** 2)
+    assert torch.allclose(g.var[0, :, 1:-1, 1:-1].detach(), closed[0], atol=1e-9)
+
+
+def test_pbconv_real_inputs_moments_match_sampling():
+    gen = torch.Generator().manual_seed(1)
+    layer = PBConv2d(2, 3, 3, padding=0).double()
+    h = torch.randn(1, 2, 6, 6, generator=gen, dtype=torch.float64)
+    g = layer(h)
+    with torch.no_grad():
+        weights = draw_binary(layer.theta, SAMPLES, gen)
+        samples = torch.stack([F.conv2d(h, weights[i])[0] for i in range(SAMPLES)])
+    assert_moments_match(samples, Gaussian(g.mean[0].detach(), g.var[0].detach()))
+    closed = F.conv2d(h * h, 1 - layer.theta.detach() ** 2)
+    assert torch.allclose(g.var.detach(), closed)
+
+
+def test_pblinear_binary_inputs_moments_match_sampling():
+    gen = torch.Generator().manual_seed(2)
+    layer = PBLinear(50, 6).double()
+    phi = torch.rand(1, 50, generator=gen, dtype=torch.float64) * 2 - 1
+    g = layer(Gaussian(phi, 1 - phi * phi))
+    with torch.no_grad():
+        weights = draw_binary(layer.theta, SAMPLES, gen)
+        inputs = draw_binary(phi[0], SAMPLES, gen)
+        samples = torch.einsum("sof,sf->so", weights, inputs)
+    assert_moments_match(samples, Gaussian(g.mean[0].detach(), g.var[0].detach()))
+    assert torch.allclose(g.var.detach(), 50 - (phi * phi) @ (layer.theta.detach() ** 2).T)
+
+
+def test_gaussian_linear_moments_match_sampling():
+    gen = torch.Generator().manual_seed(3)
+    layer = GaussianLinear(40, 5).double()
+    phi = torch.rand(1, 40, generator=gen, dtype=torch.float64) * 2 - 1
+    g = layer(Gaussian(phi, 1 - phi * phi))
+    with torch.no_grad():
+        inputs = draw_binary(phi[0], SAMPLES, gen)
+        samples = inputs @ layer.weight.T + layer.bias
+    assert_moments_match(samples, Gaussian(g.mean[0].detach(), g.var[0].detach()))
+
+
+def test_binary_activation_mean_mode_matches_sampling_its_input():
+    gen = torch.Generator().manual_seed(4)
+    mu = torch.randn(200, generator=gen, dtype=torch.float64)
+    var = torch.rand(200, generator=gen, dtype=torch.float64) + 0.1
+    out = BinaryActivation("mean")(Gaussian(mu, var))
+    pre = mu + var.sqrt() * torch.randn(SAMPLES, 200, generator=gen, dtype=torch.float64)
+    binary = torch.where(pre >= 0, 1.0, -1.0).double()
+    assert torch.allclose(out.mean, binary.mean(0), atol=0.05)
+    assert torch.allclose(out.var, 1 - out.mean**2)
+
+
+def test_binary_activation_sample_mode_draws_with_probability_q_and_has_gradient():
+    torch.manual_seed(5)
+    mu = torch.tensor([-1.0, 0.0, 0.5, 2.0]).repeat(SAMPLES, 1).requires_grad_(True)
+    var = torch.ones_like(mu)
+    act = BinaryActivation("sample", temperature=0.5).train()
+    out = act(Gaussian(mu, var))
+    assert out.var is None
+    assert set(out.mean.unique().tolist()) == {-1.0, 1.0}
+    expected = 2 * torch.special.ndtr(mu[0].detach()) - 1
+    assert torch.allclose(out.mean.mean(0), expected, atol=0.05)
+    out.mean.sum().backward()
+    # A higher mean makes +1 more likely: the relaxed gradient is never negative.
+    assert (mu.grad >= 0).all() and (mu.grad.mean(0) > 0.1).all()
+
+
+def test_binary_activation_sample_mode_propagates_means_in_eval():
+    mu, var = torch.tensor([0.3, -2.0]), torch.tensor([1.0, 4.0])
+    sampled = BinaryActivation("sample").eval()(Gaussian(mu, var))
+    mean = BinaryActivation("mean")(Gaussian(mu, var))
+    assert torch.equal(sampled.mean, mean.mean)
+
+
+def test_stochastic_batch_norm_statistics_and_running_averages():
+    gen = torch.Generator().manual_seed(6)
+    mu = torch.randn(8, 3, 4, 4, generator=gen, dtype=torch.float64) * 3 + 1
+    var = torch.rand(8, 3, 4, 4, generator=gen, dtype=torch.float64)
+    bn = StochasticBatchNorm(3).double().train()
+    out = bn(Gaussian(mu, var))
+    m = mu.mean(dim=(0, 2, 3))
+    count = 8 * 16
+    v = (var.sum(dim=(0, 2, 3)) + ((mu - m.view(1, 3, 1, 1)) ** 2).sum(dim=(0, 2, 3))) / (count - 1)
+    expected_mean = (mu - m.view(1, 3, 1, 1)) / torch.sqrt(v.view(1, 3, 1, 1) + bn.eps)
+    assert torch.allclose(out.mean.detach(), expected_mean)
+    assert torch.allclose(out.var.detach(), var / (v.view(1, 3, 1, 1) + bn.eps))
+    assert torch.allclose(bn.running_mean, 0.1 * m)
+    assert torch.allclose(bn.running_var, 0.9 + 0.1 * v)
+    bn.eval()
+    evaluated = bn(Gaussian(mu, var))
+    assert torch.allclose(evaluated.mean, (mu - bn.running_mean.view(1, 3, 1, 1)) / torch.sqrt(bn.running_var.view(1, 3, 1, 1) + bn.eps))
+
+
+def test_stochastic_batch_norm_sample_moments_match_monte_carlo():
+    """The batch statistics are those of samples drawn from the per-example Gaussians."""
+    gen = torch.Generator().manual_seed(7)
+    mu = torch.randn(64, 2, generator=gen, dtype=torch.float64)
+    var = torch.rand(64, 2, generator=gen, dtype=torch.float64) * 2
+    bn = StochasticBatchNorm(2).double().train()
+    bn(Gaussian(mu, var))
+    draws = mu + var.sqrt() * torch.randn(SAMPLES, 64, 2, generator=gen, dtype=torch.float64)
+    mc_var = draws.var(dim=1).mean(0)  # per-batch sample variance, averaged over draws
+    observed = (bn.running_var - 0.9) / 0.1
+    assert torch.allclose(observed, mc_var, rtol=0.03)
+
+
+def test_stochastic_max_pool_carries_moments_of_the_sampled_argmax():
+    torch.manual_seed(8)
+    mu = torch.tensor([[[[0.0, 5.0], [1.0, 2.0]]]])
+    var = torch.tensor([[[[100.0, 1e-6], [1e-6, 1e-6]]]])
+    pool = StochasticMaxPool2d(2).train()
+    picks = [pool(Gaussian(mu, var)).mean.item() for _ in range(400)]
+    assert set(picks) <= {0.0, 5.0}
+    # P(N(0, 100) > 5) = 1 - Phi(0.5) = 0.3085
+    assert abs(picks.count(0.0) / 400 - 0.3085) < 0.08
+    pool.eval()
+    out = pool(Gaussian(mu, var))
+    assert out.mean.item() == 5.0 and out.var.item() == pytest.approx(1e-6)
+
+
+def test_weight_readings():
+    theta = torch.tensor([-0.9, -0.6, -0.2, 0.0, 0.3, 0.5, 0.8])
+    assert torch.equal(map_weights(theta), torch.tensor([-1.0, -1, -1, 1, 1, 1, 1]))
+    assert torch.equal(ternary_weights(theta), torch.tensor([-1.0, -1, 0, 0, 0, 1, 1]))
+    gen = torch.Generator().manual_seed(9)
+    draws = torch.stack([sample_weights(theta, gen) for _ in range(SAMPLES)])
+    assert torch.allclose(draws.mean(0), theta, atol=0.05)
+    assert torch.allclose(theta_from_float_weights(torch.tensor([1.0, -1.0, 3.0, -3.0]), 0.9).abs().max(), torch.tensor(0.9))
+
+
+def test_theta_is_clipped_and_inputs_are_checked():
+    layer = PBLinear(4, 2, theta_clip=0.9)
+    layer.theta.data.fill_(2.0)
+    layer.clip_latent_weights()
+    assert float(layer.theta.detach().max()) == pytest.approx(0.9)
+    with pytest.raises(ValueError, match=r"PBLinear expects input \(N, 4\)"):
+        layer(torch.randn(3, 5))
+    with pytest.raises(ValueError, match="theta_clip"):
+        PBConv2d(1, 1, 3, theta_clip=1.0)
+    with pytest.raises(ValueError, match="variance"):
+        BinaryActivation()(torch.randn(3))
+    with pytest.raises(ValueError, match="mode"):
+        BinaryActivation("median")
