@@ -15,7 +15,9 @@
 #include <immintrin.h>
 #include "internal.h"
 
+#ifndef TILE_PIXELS
 #define TILE_PIXELS 4
+#endif
 #define FLUSH_WORDS 31 /* byte counters hold at most 31 words of 8 bits each */
 
 BNN_INLINE __m256i popcount_bytes(__m256i v, __m256i table, __m256i low4) {

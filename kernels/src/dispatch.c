@@ -60,7 +60,7 @@ static const bnn_isa_entry isa_table[4] = {
 #if defined(BNN_HAVE_X86)
     [BNN_ISA_AVX2] = {"avx2", bnn_pack_f32__avx2, bnn_bconv2d_row_4x8__avx2, bnn_roofline__avx2,
                       BNN_ROOFLINE_BITS_AVX2},
-    [BNN_ISA_AVX512] = {"avx512", bnn_pack_f32__avx512, bnn_bconv2d_row_2x64__avx512vpopcnt,
+    [BNN_ISA_AVX512] = {"avx512", bnn_pack_f32__avx512, bnn_bconv2d_row_3x64__avx512vpopcnt,
                         bnn_roofline__avx512vpopcnt, BNN_ROOFLINE_BITS_AVX512},
 #else
     [BNN_ISA_AVX2] = {"avx2", NULL, NULL, NULL, 0},

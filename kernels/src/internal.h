@@ -156,7 +156,7 @@ void bnn_bconv2d_row_4x8__avx2(const bnn_conv_ctx *ctx, int32_t n, int32_t oy, i
 uint64_t bnn_roofline__avx2(uint64_t iterations);
 #define BNN_ROOFLINE_BITS_AVX2 (4 * 256)
 int bnn_pack_f32__avx512(const float *x, size_t rows, size_t channels, uint64_t *out, int threads);
-void bnn_bconv2d_row_2x64__avx512vpopcnt(const bnn_conv_ctx *ctx, int32_t n, int32_t oy, int32_t g);
+void bnn_bconv2d_row_3x64__avx512vpopcnt(const bnn_conv_ctx *ctx, int32_t n, int32_t oy, int32_t g);
 uint64_t bnn_roofline__avx512vpopcnt(uint64_t iterations);
 #define BNN_ROOFLINE_BITS_AVX512 (8 * 512)
 #endif
