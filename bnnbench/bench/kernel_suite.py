@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from bnnbench import kernels
+from bnnbench.bench.contention import ContentionMeter
 from bnnbench.bench.timing import QUICK_BUDGET, TimingBudget, TimingStats, benchmark_record, measure
 from bnnbench.progress import Progress
 
@@ -80,7 +81,7 @@ def torch_threads(threads: int) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-def _layer_functions(case: LayerCase, threads: int, seed: int = 0) -> dict[str, Callable[[], object]]:
+def layer_functions(case: LayerCase, threads: int, seed: int = 0) -> dict[str, Callable[[], object]]:
     """The four implementations of one layer, on the same random data."""
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((case.batch, case.height, case.width, case.channels)).astype(np.float32)
@@ -177,6 +178,7 @@ def run_kernel_suite(
 ) -> dict[str, object]:
     """Measure every layer x implementation x thread count; return a JSON-ready dict."""
     budget: TimingBudget = QUICK_BUDGET if quick else TimingBudget()
+    meter = ContentionMeter().start()
     progress = Progress(len(layers) * len(thread_counts) * len(IMPLEMENTATIONS) + len(thread_counts), "kernels")
     roofline: dict[str, float] = {}
     for threads in thread_counts:
@@ -186,7 +188,7 @@ def run_kernel_suite(
     records: list[dict[str, object]] = []
     for case in layers:
         for threads in thread_counts:
-            functions = _layer_functions(case, threads)
+            functions = layer_functions(case, threads)
             with torch_threads(threads):
                 for implementation in IMPLEMENTATIONS:
                     stats: TimingStats = measure(functions[implementation], budget)
@@ -203,6 +205,7 @@ def run_kernel_suite(
         "roofline_gops": {t: v / 1e9 for t, v in roofline.items()},
         "measurements": [asdict(m) for m in measurements],
         "summary": summarize_speedups(measurements, roofline),
+        "other_processes_cpu_fraction": meter.others_fraction(),
         "benchmarks": records,
     }
 

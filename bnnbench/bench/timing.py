@@ -3,16 +3,18 @@
 A measurement warms up, then times rounds of back-to-back calls (several
 calls per round when one call is shorter than the timer can resolve well)
 until both a minimum time and a minimum number of rounds are reached.
-Statistics are those pytest-benchmark stores (seconds per call), so files
-written by ``bnnbench run`` can be read by ``pytest-benchmark compare``.
+Statistics are computed by pytest-benchmark's own ``Stats`` (seconds per
+call), so files written by ``bnnbench run`` are read by ``pytest-benchmark
+compare`` exactly as its own.
 """
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+
+from pytest_benchmark.stats import Stats
 
 #: Aim for rounds of at least this long, so timer resolution is negligible.
 ROUND_TARGET_S = 1e-3
@@ -33,7 +35,7 @@ QUICK_BUDGET = TimingBudget(warmup_calls=2, min_rounds=5, min_time_s=0.05, max_t
 
 @dataclass(frozen=True)
 class TimingStats:
-    """pytest-benchmark's ``stats`` block: seconds per call over rounds."""
+    """pytest-benchmark's ``stats`` block (seconds per call over rounds), plus iterations per round."""
 
     min: float
     max: float
@@ -58,30 +60,15 @@ class TimingStats:
 
 
 def summarize(per_call: list[float], iterations: int) -> TimingStats:
-    """Statistics in pytest-benchmark's definitions (quartiles by its method, Tukey fences)."""
-    data = sorted(per_call)
-    rounds = len(data)
-    if rounds == 0:
+    """Statistics computed by pytest-benchmark itself, so its ``compare`` agrees with ours."""
+    if not per_call:
         raise ValueError("no timing rounds to summarize")
-    mean = statistics.fmean(data)
-    stddev = statistics.stdev(data) if rounds > 1 else 0.0
-    if rounds > 1:
-        q1, _, q3 = statistics.quantiles(data, n=4, method="inclusive")
-    else:
-        q1 = q3 = data[0]
-    iqr = q3 - q1
-    low_fence, high_fence = q1 - 1.5 * iqr, q3 + 1.5 * iqr
-    ld15iqr = next(v for v in data if v >= low_fence)
-    hd15iqr = next(v for v in reversed(data) if v <= high_fence)
-    iqr_outliers = sum(1 for v in data if v < low_fence or v > high_fence)
-    stddev_outliers = sum(1 for v in data if abs(v - mean) > stddev) if stddev else 0
-    median = statistics.median(data)
-    return TimingStats(
-        min=data[0], max=data[-1], mean=mean, stddev=stddev, rounds=rounds, median=median, iqr=iqr, q1=q1, q3=q3,
-        iqr_outliers=iqr_outliers, stddev_outliers=stddev_outliers, outliers=f"{stddev_outliers};{iqr_outliers}",
-        ld15iqr=ld15iqr, hd15iqr=hd15iqr, ops=1.0 / mean if mean > 0 else 0.0, total=sum(data) * iterations,
-        iterations=iterations,
-    )
+    stats = Stats()
+    for value in per_call:
+        stats.update(value)
+    fields = stats.as_dict()
+    fields["total"] = fields["total"] * iterations
+    return TimingStats(**fields, iterations=iterations)
 
 
 def measure(function: Callable[[], object], budget: TimingBudget = TimingBudget()) -> TimingStats:

@@ -16,6 +16,19 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return "\n".join(lines)
 
 
+#: Above this share of the machine used by other processes, timings are flagged.
+BUSY_MACHINE_FRACTION = 0.05
+
+
+def contention_note(fraction: float | None) -> str:
+    if fraction is None:
+        return "Other processes' CPU use was not measured (no /proc/stat)."
+    if fraction > BUSY_MACHINE_FRACTION:
+        return (f"**Warning: other processes used {100 * fraction:.0f}% of the machine's CPU time during this "
+                f"suite; timings (especially multi-thread ones) are unreliable.**")
+    return f"Other processes used {100 * fraction:.1f}% of the machine's CPU time during this suite."
+
+
 def _environment(data: dict) -> str:
     threads = data["threads"]
     features = ", ".join(name for name, on in data["cpu_features"].items() if on)
@@ -43,6 +56,7 @@ def _kernels(data: dict) -> str:
     ]
     roofline = ", ".join(f"{t} thread(s): {v:.0f} Gop/s" for t, v in data["roofline_gops"].items())
     return "\n\n".join([
+        contention_note(data.get("other_processes_cpu_fraction")),
         f"ISA path `{data['isa']}`. Popcount roofline (register-only xor+popcount+add, binary ops): {roofline}.",
         "Times are medians in ms. *e2e*: float32 NHWC in, pack, binary layer, float32 out with BatchNorm folded. "
         "*kernel*: packed in, int32 out. Speedups against the faster of torch fp32 channels_last and default "

@@ -1,0 +1,67 @@
+"""Timing statistics, the kernel suite's plumbing, `bnnbench info` and `bnnbench run`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bnnbench.bench.kernel_suite import LayerCase, run_kernel_suite
+from bnnbench.bench.timing import summarize
+from bnnbench.cli import main
+from bnnbench.runner import benchmark_file
+
+
+def test_summary_is_per_call_and_total_counts_every_iteration() -> None:
+    data = [0.0031, 0.0029, 0.0030, 0.0050, 0.0028, 0.0030, 0.0032, 0.0100, 0.0029]
+    stats = summarize(data, iterations=4)
+    assert stats.median == 0.0030 and stats.min == 0.0028 and stats.rounds == 9
+    assert stats.total == pytest.approx(4 * sum(data))
+    assert stats.iqr_outliers >= 1  # the 0.0100 round
+    with pytest.raises(ValueError, match="no timing rounds"):
+        summarize([], iterations=1)
+
+
+TINY_LAYERS = (
+    LayerCase("conv 6x5x70->9", 1, 6, 5, 70, 9),
+    LayerCase("dense 100->30 b2", 2, 1, 1, 100, 30, kernel=0),
+)
+
+
+def test_kernel_suite_measures_every_layer_implementation_and_thread_count() -> None:
+    result = run_kernel_suite((1, 2), quick=True, layers=TINY_LAYERS)
+    assert len(result["measurements"]) == 2 * 4 * 2
+    assert {row["layer"] for row in result["summary"]} == {case.name for case in TINY_LAYERS}
+    for row in result["summary"]:
+        assert row["binary_kernel_ms"] > 0 and row["torch_channels_last_ms"] > 0
+        assert 0 < row["roofline_fraction"]
+    assert all(v > 0 for v in result["roofline_gops"].values())
+
+
+def test_benchmark_file_is_read_by_pytest_benchmark_compare(tmp_path: Path) -> None:
+    suite = run_kernel_suite((1,), quick=True, layers=TINY_LAYERS[:1])
+    results = {"created": "2026-01-01T00:00:00+00:00", "suites": {"kernels": {"status": "ok", "data": suite}}}
+    path = tmp_path / "0001_run.json"
+    path.write_text(json.dumps(benchmark_file(results)))
+    compare = Path(sys.executable).with_name("pytest-benchmark")
+    done = subprocess.run([str(compare), "compare", str(path), "--columns=median"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "binary_kernel" in done.stdout and "torch_channels_last" in done.stdout
+
+
+def test_info_json_describes_cpu_isa_and_build(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["info", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["isa"] in info["available_isas"]
+    assert set(info["cpu_features"]) >= {"popcnt", "avx2", "avx512f", "avx512vpopcntdq", "neon"}
+    assert "-O3" in info["kernels_build"]["flags"] and info["kernels_build"]["compiler"]
+    assert info["threads"]["cores_usable"] >= 1
+
+
+def test_run_rejects_unknown_suite(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["run", "--suite", "nope", "--out", str(tmp_path / "r")]) == 2
+    assert "unknown suite(s) nope" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
