@@ -18,6 +18,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "run",
     "train",
     "evaluate",
+    "summary",
+    "estimate",
+    "explore",
 )
 
 

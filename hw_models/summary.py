@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hw_models.table import format_table
 from hw_models.workload import (
     FLOAT_BITS,
     NETWORK_INPUT,
@@ -90,12 +91,10 @@ def peak_activation_bits(workload: Workload) -> int:
             last_use[layer.name] = index
         for producer in workload.producers(index):
             last_use[alias.get(producer, producer)] = index
-    peak = 0
     born = {NETWORK_INPUT: -1} | {layer.name: i for i, layer in enumerate(workload.layers) if layer.kind != "flatten"}
-    for step in range(len(workload.layers)):
-        live = sum(size[t] for t in size if born[t] <= step <= max(last_use[t], born[t]))
-        peak = max(peak, live)
-    return peak
+    return max(
+        sum(size[t] for t in size if born[t] <= step <= last_use[t]) for step in range(len(workload.layers))
+    )
 
 
 def summarize(workload: Workload) -> Summary:
@@ -160,26 +159,19 @@ def format_summary(summary: Summary) -> str:
     header = ["Layer", "Kind", "In bits", "Outputs"] + [f"#{b}-bit" for b in param_bits] + ["Memory KiB"] + [
         f"{b}-bit MACs" for b in mac_bits_cols
     ]
-    table = [header]
+    rows = []
     for row in summary.layers:
         shape = "(" + ", ".join(str(d) for d in row.output_shape) + ")"
-        table.append(
+        rows.append(
             [row.name, row.kind, str(row.input_bits), shape]
             + [str(row.params_by_bits.get(b, 0) or "-") for b in param_bits]
             + [_kib(row.memory_bytes)]
             + [str(row.macs_by_bits.get(b, 0) or "-") for b in mac_bits_cols]
         )
     t = summary.totals
-    table.append(["Total", "", "", ""] + [str(t.params_by_bits.get(b, 0) or "-") for b in param_bits] + [_kib(t.model_bytes)]
-                 + [str(t.macs_by_bits.get(b, 0) or "-") for b in mac_bits_cols])
-    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
-    lines = [f"{summary.workload} summary"]
-    rule = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
-    for i, r in enumerate(table):
-        if i in (0, 1, len(table) - 1):
-            lines.append(rule)
-        lines.append("| " + " | ".join(cell.ljust(w) for cell, w in zip(r, widths)) + " |")
-    lines.append(rule)
+    footer = [["Total", "", "", ""] + [str(t.params_by_bits.get(b, 0) or "-") for b in param_bits] + [_kib(t.model_bytes)]
+              + [str(t.macs_by_bits.get(b, 0) or "-") for b in mac_bits_cols]]
+    lines = [f"{summary.workload} summary", format_table(header, rows, footer=footer)]
     lines += [
         f"Total params                      {t.params}",
         f"Model size                        {_human_bytes(t.model_bytes)}",
