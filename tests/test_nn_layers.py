@@ -8,7 +8,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from bnnbench.nn import (
-    FixedScale,
+    FixedAffine,
+    LearnedScale,
     KernelRecorder,
     QActivation,
     QConv2d,
@@ -98,13 +99,18 @@ def test_layer_input_and_argument_errors_name_the_problem():
     with pytest.raises(ValueError, match="padding"):
         QConv2d(3, 4, 3, padding="same")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="positive"):
-        FixedScale(0.0)
+        FixedAffine(0.0)
+    with pytest.raises(ValueError, match="positive"):
+        LearnedScale(-1.0)
 
 
-def test_fixed_scale_multiplies_and_is_saved_as_buffer():
-    layer = FixedScale(0.25)
-    assert torch.equal(layer(torch.tensor([4.0, -8.0])), torch.tensor([1.0, -2.0]))
-    assert "scale" in layer.state_dict()
+def test_fixed_affine_is_constant_and_saved_as_buffers():
+    layer = FixedAffine(0.25, 1.0)
+    assert torch.equal(layer(torch.tensor([4.0, -8.0])), torch.tensor([2.0, -1.0]))
+    assert set(layer.state_dict()) == {"scale", "offset"} and not list(layer.parameters())
+    scale = LearnedScale(0.5)
+    scale(torch.tensor([2.0, 3.0])).sum().backward()
+    assert float(scale.alpha.grad) == 5.0
 
 
 def test_kernel_recorder_records_training_steps_and_renders(tmp_path):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +45,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.set_defaults(handler=_handle)
 
 
+def _canonical_command(args: argparse.Namespace) -> str:
+    words = ["bnnbench", "evaluate", str(args.checkpoint), "--split", args.split]
+    for reading in args.reading or ():
+        words += ["--reading", reading]
+    words += ["--samples", str(args.samples), "--seed", str(args.seed), "--bn-images", str(args.bn_images)]
+    words += ["--threads", str(args.threads)]
+    if args.data_dir is not None:
+        words += ["--data-dir", str(args.data_dir)]
+    return shlex.join(words)
+
+
 def _handle(args: argparse.Namespace) -> int:
     import torch
 
@@ -71,7 +81,7 @@ def _handle(args: argparse.Namespace) -> int:
         "float_twin": checkpoint.float_twin,
         "options": checkpoint.options,
         "split": args.split,
-        "command": "bnnbench " + shlex.join(sys.argv[1:]),
+        "command": _canonical_command(args),
     }
     if isinstance(checkpoint.model, PBNet):
         if args.bn_images > len(data.train_y):

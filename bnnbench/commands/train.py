@@ -11,12 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
-import sys
 from typing import Any
 
 from bnnbench.cli import CommandError
 
-__all__ = ["register", "parse_option"]
+__all__ = ["register", "parse_option", "canonical_command"]
 
 
 def parse_option(text: str) -> tuple[str, Any]:
@@ -55,6 +54,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--out", default=None, help="output directory")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(handler=_handle)
+
+
+def canonical_command(args: argparse.Namespace, out: str) -> str:
+    """The command line that reproduces this run, every setting spelled out."""
+    words = ["bnnbench", "train", args.model]
+    if args.float_twin:
+        words.append("--float-twin")
+    for text in args.option:
+        words += ["--option", text]
+    words += ["--epochs", str(args.epochs), "--batch-size", str(args.batch_size)]
+    words += ["--optimizer", args.optimizer, "--lr", repr(args.lr)]
+    if args.lr_final is not None:
+        words += ["--lr-final", repr(args.lr_final)]
+    words += ["--schedule", args.schedule, "--seed", str(args.seed), "--threads", str(args.threads)]
+    for flag, value in (("--train-subset", args.train_subset), ("--init-from", args.init_from), ("--data-dir", args.data_dir)):
+        if value is not None:
+            words += [flag, str(value)]
+    words += ["--out", out]
+    return shlex.join(words)
 
 
 def _handle(args: argparse.Namespace) -> int:
@@ -97,7 +115,7 @@ def _handle(args: argparse.Namespace) -> int:
             config,
             out,
             progress=False if args.no_progress else None,
-            extra_metadata={"command": "bnnbench " + shlex.join(sys.argv[1:])},
+            extra_metadata={"command": canonical_command(args, out)},
         )
     except (ValueError, MnistNotFoundError, ChecksumError, IdxFormatError, CheckpointError) as exc:
         raise CommandError(str(exc)) from None

@@ -149,8 +149,8 @@ def download_mnist(target_dir: str | os.PathLike[str]) -> Path:
 
     Files already present with the right checksum are kept. Raises
     :class:`MnistNotFoundError` listing every URL tried when a file cannot be
-    fetched (typically: no network), :class:`ChecksumError` when every mirror
-    served a file with the wrong checksum.
+    fetched (typically: no network), :class:`ChecksumError` when no mirror
+    served it and at least one served a file with the wrong checksum.
     """
     target = Path(target_dir).expanduser()
     for name, expected in MNIST_FILES.items():
@@ -173,8 +173,8 @@ def download_mnist(target_dir: str | os.PathLike[str]) -> Path:
                 reason = getattr(exc, "reason", exc)
                 failures.append(f"{url}: {reason}")
         else:
-            if all("wrong checksum" in failure for failure in failures):
-                raise ChecksumError("; ".join(failures))
+            if any("wrong checksum" in failure for failure in failures):
+                raise ChecksumError(f"could not download a verified {name}: " + "; ".join(failures))
             raise MnistNotFoundError(
                 f"could not download {name} (no network?). Tried: " + "; ".join(failures)
             )

@@ -8,8 +8,9 @@
 """
 
 from bnnbench.nn.layers import (
-    FixedScale,
+    FixedAffine,
     LatentWeightClipping,
+    LearnedScale,
     QActivation,
     QConv2d,
     QConv2d_NoAct,
@@ -34,9 +35,10 @@ from bnnbench.nn.visualization import KernelRecorder
 __all__ = [
     "ApproxSign",
     "BinaryTanh",
-    "FixedScale",
+    "FixedAffine",
     "KernelRecorder",
     "LatentWeightClipping",
+    "LearnedScale",
     "MagnitudeAwareSign",
     "QActivation",
     "QConv2d",

@@ -33,7 +33,8 @@ __all__ = [
     "QConv2d_NoAct",
     "QLinear",
     "QActivation",
-    "FixedScale",
+    "FixedAffine",
+    "LearnedScale",
     "LatentWeightClipping",
     "clip_latent_weights",
 ]
@@ -226,22 +227,40 @@ class QActivation(nn.Module):
         return self.quantizer(x)
 
 
-class FixedScale(nn.Module):
-    """Multiply by a constant (BinaryConnect's binary weight magnitude ``H``).
+class FixedAffine(nn.Module):
+    """``x * scale + offset`` with constant (non-trainable) ``scale`` and ``offset``.
 
-    BinaryConnect binarizes weights to ``±H``; a layer with ``±1`` weights
-    followed by ``FixedScale(H)`` computes the same thing, and keeps the latent
-    weights in ``[-1, 1]`` like every other binary layer here.
+    E.g. mapping images from [-1, 1] back to [0, 1] pixels: ``FixedAffine(0.5, 0.5)``.
     """
 
-    def __init__(self, scale: float) -> None:
+    def __init__(self, scale: float, offset: float = 0.0) -> None:
         super().__init__()
         if not scale > 0:
-            raise ValueError(f"FixedScale needs a positive scale, got {scale}")
+            raise ValueError(f"FixedAffine needs a positive scale, got {scale}")
         self.register_buffer("scale", torch.tensor(float(scale)))
+        self.register_buffer("offset", torch.tensor(float(offset)))
 
     def forward(self, x: Tensor) -> Tensor:
-        return x * self.scale
+        return x * self.scale + self.offset
 
     def extra_repr(self) -> str:
-        return f"scale={float(self.scale):.6g}"
+        return f"scale={float(self.scale):.6g}, offset={float(self.offset):.6g}"
+
+
+class LearnedScale(nn.Module):
+    """``x * alpha`` with one learned scalar ``alpha``: the magnitude of ``±alpha`` weights.
+
+    A layer with ``±1`` weights followed by ``LearnedScale`` computes a layer
+    with weights ``±alpha`` while its latent weights stay in [-1, 1]; it
+    stands in for batch norm where a model has none (BinaryConnect's logistic
+    regression).
+    """
+
+    def __init__(self, initial: float) -> None:
+        super().__init__()
+        if not initial > 0:
+            raise ValueError(f"LearnedScale needs a positive initial value, got {initial}")
+        self.alpha = nn.Parameter(torch.tensor(float(initial)))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x * self.alpha

@@ -1,0 +1,195 @@
+"""Trainer, checkpoints, evaluation and the train/evaluate commands on small MNIST subsets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from bnnbench import models
+from bnnbench.cli import main
+from bnnbench.training import (
+    CheckpointError,
+    DataSplits,
+    TrainConfig,
+    evaluate_classifier,
+    evaluate_pbnet,
+    load_checkpoint,
+    mnist_splits,
+    reestimate_batchnorm,
+    save_checkpoint,
+    train,
+)
+
+SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+
+
+@pytest.fixture(scope="module")
+def small_mnist() -> DataSplits:
+    """2,000 real training images, 500 validation, 1,000 test."""
+    assert SHARED_MNIST.is_dir(), f"the verified MNIST files are expected at {SHARED_MNIST}"
+    full = mnist_splits(SHARED_MNIST)
+    return DataSplits(
+        full.train_x[:2000], full.train_y[:2000],
+        full.val_x[:500], full.val_y[:500],
+        full.test_x[:1000], full.test_y[:1000],
+        full.source,
+    )
+
+
+def quiet(line: str) -> None:
+    del line
+
+
+def test_short_training_learns_and_writes_outputs(small_mnist, tmp_path):
+    config = TrainConfig(model="mnist-bnn", epochs=2, lr=1e-3, lr_final=3e-4, seed=0)
+    result = train(config, tmp_path, data=small_mnist, progress=False, log=quiet)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["finished"] and metrics["seed"] == 0
+    assert metrics["test_accuracy"] > 80.0  # chance is 10%
+    assert [e["epoch"] for e in metrics["epochs"]] == [1, 2]
+    assert metrics["epochs"][1]["lr"] == pytest.approx(3e-4)
+    assert metrics["data"] == {"source": small_mnist.source, "train": 2000, "validation": 500, "test": 1000}
+    assert metrics["config"]["model"] == "mnist-bnn" and metrics["wall_time_s"] > 0
+    assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    best = max(metrics["epochs"], key=lambda e: e["val_accuracy"])
+    assert metrics["best_epoch"] == best["epoch"]
+    loaded = load_checkpoint(result.checkpoint)
+    assert loaded.metadata["epoch"] == metrics["best_epoch"]
+    _, accuracy = evaluate_classifier(loaded.model, small_mnist.test_x, small_mnist.test_y)
+    assert accuracy == pytest.approx(metrics["test_accuracy"])
+    for layer in (loaded.model.conv2, loaded.model.fc1):
+        assert float(layer.weight.detach().abs().max()) <= 1.0  # latent weights stayed clipped
+
+
+def test_pbnet_training_learns_and_its_readings_evaluate(small_mnist, tmp_path):
+    config = TrainConfig(model="pbnet", epochs=1, batch_size=50, lr=1e-2, seed=1)
+    result = train(config, tmp_path, data=small_mnist, progress=False, log=quiet)
+    assert result.metrics["test_accuracy"] > 60.0
+    pbnet = load_checkpoint(result.checkpoint).model
+    assert float(pbnet.conv2.theta.detach().abs().max()) <= 0.9 + 1e-6
+    readings = evaluate_pbnet(
+        pbnet, small_mnist.train_x[:500], small_mnist.test_x[:300], small_mnist.test_y[:300], samples=3
+    )
+    assert set(readings) == {"model", "map", "ternary", "ensemble"}
+    assert readings["map"] > 40.0
+    ensemble = readings["ensemble"]
+    assert len(ensemble["accuracy_by_size"]) == 3 and ensemble["accuracy"] == ensemble["accuracy_by_size"][-1]
+    assert ensemble["single_networks"]["min"] <= ensemble["single_networks"]["max"]
+    with pytest.raises(ValueError, match="unknown PBNet readings"):
+        evaluate_pbnet(pbnet, small_mnist.train_x[:10], small_mnist.test_x[:10], small_mnist.test_y[:10], readings=("mode",))
+
+
+def test_pbnet_s_initialised_from_float_twin_checkpoint(small_mnist, tmp_path):
+    torch.manual_seed(0)
+    twin = models.create("pbnet-s", float_twin=True)
+    twin_path = save_checkpoint(tmp_path / "twin.pt", twin, model_name="pbnet-s", float_twin=True, options={})
+    config = TrainConfig(model="pbnet-s", epochs=1, seed=0, init_from=str(twin_path))
+    tiny = DataSplits(*(t[:200] for t in (small_mnist.train_x, small_mnist.train_y)),
+                      small_mnist.val_x[:100], small_mnist.val_y[:100],
+                      small_mnist.test_x[:100], small_mnist.test_y[:100], small_mnist.source)
+    train(config, tmp_path / "s", data=tiny, progress=False, log=quiet)
+    binary_path = save_checkpoint(tmp_path / "binary.pt", models.create("pbnet"), model_name="pbnet", float_twin=False, options={})
+    with pytest.raises(ValueError, match="needs a float-twin checkpoint"):
+        train(TrainConfig(model="pbnet-s", epochs=1, init_from=str(binary_path)), tmp_path / "x", data=tiny, log=quiet)
+    with pytest.raises(ValueError, match="supported for PBNet models"):
+        train(TrainConfig(model="mnist-bnn", epochs=1, init_from=str(twin_path)), tmp_path / "y", data=tiny, log=quiet)
+
+
+@pytest.mark.parametrize("name", ["mnist-bnn", "pbnet-s", "lenet-bitorch", "binaryconnect-logreg"])
+def test_checkpoint_round_trip_reproduces_outputs(tmp_path, name):
+    torch.manual_seed(3)
+    model = models.create(name, **({"stochastic": True} if name == "binaryconnect-logreg" else {}))
+    model.train()
+    model(torch.randn(8, 1, 28, 28))  # move batch-norm running statistics off their defaults
+    model.eval()
+    options = {"stochastic": True} if name == "binaryconnect-logreg" else {}
+    path = save_checkpoint(tmp_path / "c.pt", model, model_name=name, float_twin=False, options=options, metadata={"note": "x"})
+    loaded = load_checkpoint(path)
+    x = torch.randn(4, 1, 28, 28)
+    assert torch.equal(loaded.model(x), model(x))
+    assert loaded.options == options and loaded.metadata == {"note": "x"} and not loaded.model.training
+    assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]  # no temporary files left
+
+
+def test_checkpoint_errors_name_the_problem(tmp_path):
+    with pytest.raises(CheckpointError, match="no such checkpoint"):
+        load_checkpoint(tmp_path / "missing.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_checkpoint(tmp_path / "junk.pt")
+    torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match="not a bnnbench checkpoint"):
+        load_checkpoint(tmp_path / "other.pt")
+    model = models.create("sfc")
+    path = save_checkpoint(tmp_path / "sfc.pt", model, model_name="lfc", float_twin=False, options={})
+    with pytest.raises(CheckpointError, match="weights do not fit model 'lfc'"):
+        load_checkpoint(path)
+    path = save_checkpoint(tmp_path / "opt.pt", model, model_name="sfc", float_twin=False, options={"depth": 4})
+    with pytest.raises(CheckpointError, match="cannot rebuild the model.*depth"):
+        load_checkpoint(path)
+
+
+def test_reestimate_batchnorm_computes_exact_statistics():
+    torch.manual_seed(4)
+    model = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
+    images = torch.randn(1000, 3)
+    reestimate_batchnorm(model, images, batch_size=250)
+    with torch.no_grad():
+        hidden = model[0](images)
+    assert torch.allclose(model[1].running_mean, hidden.mean(0), atol=1e-5)
+    assert not model.training and model[1].momentum == 0.1
+    per_batch_var = torch.stack([hidden[i : i + 250].var(0) for i in range(0, 1000, 250)]).mean(0)
+    assert torch.allclose(model[1].running_var, per_batch_var, atol=1e-5)
+
+
+def test_train_config_validation_and_schedule():
+    config = TrainConfig(model="mnist-bnn", epochs=5, lr=1e-2, lr_final=1e-4)
+    assert [config.learning_rate(e) for e in range(5)] == pytest.approx([1e-2, 10**-2.5, 1e-3, 10**-3.5, 1e-4])
+    assert TrainConfig(model="mnist-bnn", schedule="constant", lr_final=1e-5).learning_rate(3) == 1e-3
+    for bad, message in [
+        ({"epochs": 0}, "epochs"),
+        ({"schedule": "cosine"}, "schedule"),
+        ({"optimizer": "bop"}, "optimizer"),
+        ({"lr": -1.0}, "lr"),
+        ({"model": "vgg"}, "unknown model"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            TrainConfig(**{"model": "mnist-bnn", **bad}).validate()
+
+
+def test_cli_train_and_evaluate_end_to_end(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main([
+        "train", "binaryconnect-logreg", "--option", "stochastic=false", "--epochs", "1",
+        "--train-subset", "3000", "--seed", "7", "--data-dir", str(SHARED_MNIST.parent),
+        "--out", str(out), "--no-progress", "--lr", "0.01",
+    ])
+    assert code == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["options"] == {"stochastic": False} and metrics["seed"] == 7
+    assert metrics["command"] == (
+        "bnnbench train binaryconnect-logreg --option stochastic=false --epochs 1 --batch-size 100 "
+        f"--optimizer adam --lr 0.01 --schedule exponential --seed 7 --threads 1 --train-subset 3000 "
+        f"--data-dir {SHARED_MNIST.parent} --out {out}"
+    )
+    assert metrics["test_accuracy"] > 70.0
+    code = main(["evaluate", str(out / "checkpoint.pt"), "--split", "validation", "--data-dir", str(SHARED_MNIST)])
+    assert code == 0
+    evaluation = json.loads((out / "evaluation-validation.json").read_text())
+    assert evaluation["model"] == "binaryconnect-logreg" and evaluation["accuracy"]["model"] > 70.0
+    assert "model:" in capsys.readouterr().out
+
+
+def test_cli_errors_are_one_line_messages(tmp_path, capsys):
+    assert main(["train", "nonexistent-model", "--data-dir", str(SHARED_MNIST)]) == 2
+    assert "unknown model 'nonexistent-model'" in capsys.readouterr().err
+    assert main(["train", "mnist-bnn", "--option", "oops"]) == 2
+    assert "--option expects key=value" in capsys.readouterr().err
+    assert main(["train", "mnist-bnn", "--option", "depth=3"]) == 2
+    assert "no option depth" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path / "none.pt")]) == 2
+    assert "no such checkpoint" in capsys.readouterr().err
