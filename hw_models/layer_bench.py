@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hw_models.cpu import layer_cost
-from hw_models.target import CpuTarget, load_target
 from hw_models.errors import HwModelError
+from hw_models.target import CpuTarget, load_target
 from hw_models.workload import FLOAT_BITS, Layer, conv_output_size, macs
 
 
@@ -41,7 +41,7 @@ def binary_conv_layer(height: int, width: int, in_channels: int, out_channels: i
     pad = kernel // 2 if padding is None else padding
     out = (conv_output_size(height, kernel, stride, pad), conv_output_size(width, kernel, stride, pad), out_channels)
     return Layer(
-        name=name or f"conv{kernel}x{kernel} {height}x{width}x{in_channels}->{out_channels}",
+        name=name or f"conv{kernel}x{kernel}{f'/{stride}' if stride > 1 else ''} {height}x{width}x{in_channels}->{out_channels}",
         kind="conv", input_shape=(height, width, in_channels), output_shape=out, kernel=(kernel, kernel),
         stride=(stride, stride), padding=(pad, pad), weight_bits=1, input_bits=1, output_bits=FLOAT_BITS,
     )
