@@ -108,6 +108,8 @@ IDENTITY_MODULES: tuple[type[nn.Module], ...] = (nn.Identity, nn.Dropout, nn.Dro
 #: Modules recognised by class name (other engineers' layers whose role is plain): name -> IR kind.
 NAMED_MODULE_KINDS: dict[str, str] = {
     "FixedScale": "activation",  # multiplies by a constant (bnnbench.nn)
+    "FixedAffine": "activation",  # a constant affine map of its input (bnnbench.nn)
+    "LearnedScale": "activation",  # multiplies by one learned scalar (bnnbench.nn)
     "GaussianFlatten": "flatten",  # PBNet
     "StochasticMaxPool2d": "maxpool",  # PBNet
     "StochasticBatchNorm": "bn",  # PBNet

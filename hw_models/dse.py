@@ -127,7 +127,11 @@ class FoldingSearch:
         """The cheapest folding reaching ``fps`` frames per second."""
         if not fps > 0:
             raise FoldingError(f"target frame rate must be positive, got {fps}")
-        return self.for_cycles(math.floor(self.target.clock_mhz * 1e6 / fps))
+        budget = math.floor(self.target.clock_mhz * 1e6 / fps)
+        if budget < 1:
+            raise FoldingError(f"{self.workload.name} cannot reach {fps:.6g} frames/s on {self.target.name}: "
+                               f"that is more than one frame per cycle at {self.target.clock_mhz:g} MHz")
+        return self.for_cycles(budget)
 
     def fastest_fitting(self) -> dict[str, Folding]:
         """The fastest folding whose resources fit the device (binary search on the cycle budget).
