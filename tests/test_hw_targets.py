@@ -100,3 +100,12 @@ def test_unknown_target_name_lists_targets() -> None:
         load_target("nope")
     with pytest.raises(TargetError, match="no such file"):
         load_target("/does/not/exist.toml")
+
+
+def test_hw_models_does_not_import_torch() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, hw_models, hw_models.validation, hw_models.dse; "
+            "sys.exit(1 if any(m == 'torch' or m.startswith('torch.') for m in sys.modules) else 0)")
+    assert subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[1]).returncode == 0

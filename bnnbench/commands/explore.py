@@ -74,7 +74,9 @@ def _plot(path: Path, points: list[Any], fps_front: list[Any], energy_front: lis
         ax.legend()
         ax.set_title("frame rate vs LUTs")
     ax = axes[0][-1]
-    ax.scatter([p.latency_s * 1e3 for p in points], [p.energy_j * 1e3 for p in points], alpha=0.5, label="designs")
+    for target in sorted({p.target for p in points}):
+        chosen = [p for p in points if p.target == target]
+        ax.scatter([p.latency_s * 1e3 for p in chosen], [p.energy_j * 1e3 for p in chosen], alpha=0.5, label=target)
     front = sorted(energy_front, key=lambda p: p.latency_s)
     ax.plot([p.latency_s * 1e3 for p in front], [p.energy_j * 1e3 for p in front], "r-", label="Pareto front")
     ax.set_xlabel("latency (ms)")
