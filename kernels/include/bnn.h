@@ -131,4 +131,36 @@ int bnn_bmaxpool2d(const uint64_t *x, int32_t batch, int32_t in_h, int32_t in_w,
 uint64_t bnn_roofline_run(int isa, uint64_t iterations);
 uint64_t bnn_roofline_bits(int isa);
 
+/* ---- compiled programs: a whole forward pass in one call ---- */
+
+enum bnn_op_kind {
+    BNN_OP_PACK_NCHW = 0,   /* float NCHW [N,C,H,W] -> packed NHWC, bit = x < 0 (shape: in_h, in_w, channels) */
+    BNN_OP_FLOAT_CONV = 1,  /* float NCHW -> float NHWC (output.kind FLOAT32: acc * scale + bias) or packed
+                               (output.kind PACKED: bit = acc * scale + bias < 0); acc includes float_bias */
+    BNN_OP_BCONV = 2,       /* packed NHWC -> int32 / float / packed NHWC (bnn_bconv2d) */
+    BNN_OP_BMAXPOOL = 3,    /* packed -> packed; per channel AND (max) or, where or_mask has the bit, OR (min) */
+    BNN_OP_FLOAT_DENSE = 4, /* float [N,K] or packed +-1 [N,words] -> float [N,O] = x . W + float_bias */
+    BNN_OP_TANH = 5         /* float elementwise tanh, `elements` per image */
+};
+
+/* One step of a program.  Geometry is per image (shape.batch is set at run
+ * time); op i reads op i-1's buffer (op 0 reads the program input) and writes
+ * buffers[i]. */
+typedef struct bnn_op {
+    int32_t kind;
+    bnn_conv_shape shape;
+    bnn_weights weights;          /* BCONV */
+    bnn_output output;            /* BCONV and FLOAT_CONV transforms; data is ignored */
+    const float *float_weights;   /* FLOAT_CONV: [kh][kw][C][O]; FLOAT_DENSE: [K][O] */
+    const float *float_bias;      /* FLOAT_CONV / FLOAT_DENSE: [O] */
+    const uint64_t *or_mask;      /* BMAXPOOL: [words] */
+    int32_t packed_input;         /* FLOAT_DENSE: the input is packed +-1 values */
+    int64_t elements;             /* TANH: values per image */
+} bnn_op;
+
+/* Run ops[0..n_ops) on a batch.  buffers[i] receives op i's output (sized by
+ * the caller for `batch`); op_seconds, if not NULL, receives each op's time. */
+int bnn_program_run(const bnn_op *ops, int32_t n_ops, const float *input, int32_t batch, void *const *buffers,
+                    int threads, double *op_seconds);
+
 #endif
