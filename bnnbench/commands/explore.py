@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import json
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
