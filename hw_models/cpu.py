@@ -307,8 +307,8 @@ def _other_layer_cost(layer: Layer, n_inputs: int, target: CpuTarget, threads: i
     lanes = target.vector_bits / element_bits
     ops = elementwise_ops(layer)
     compute_cycles = ops / lanes / target.vector_issue * share
-    in_bytes = n_inputs * _tensor_bytes(elements(layer.input_shape), layer.input_bits)
     out_bytes = _tensor_bytes(elements(layer.output_shape), layer.output_bits)
+    in_bytes = out_bytes if layer.kind == "concat" else n_inputs * _tensor_bytes(elements(layer.input_shape), layer.input_bits)
     moved = in_bytes + out_bytes
     level = holding_level(target, moved, threads)
     memory_s = moved / level_bandwidth(target, level, threads)

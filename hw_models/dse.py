@@ -88,7 +88,7 @@ class FoldingSearch:
         self.target = target
         self.options = [_layer_options(workload, i, target) for i, layer in enumerate(workload.layers) if layer.is_matrix]
         self.fixed_cycles = max(
-            (stream_unit_cost(layer).cycles for layer in workload.layers
+            (stream_unit_cost(workload, i).cycles for i, layer in enumerate(workload.layers)
              if not layer.is_matrix and layer.kind not in FOLDED_KINDS),
             default=0,
         )

@@ -250,14 +250,14 @@ def swu_resources(layer: Layer, simd: int, lutram_max_depth: int) -> tuple[int, 
     return memory_cost(depth, simd * layer.input_bits, lutram_max_depth)
 
 
-def stream_unit_luts(layer: Layer) -> int:
-    """LUTs of a pool/add/concat unit: one comparator or adder per channel lane of the stream.
+def stream_unit_luts(layer: Layer, bits: int) -> int:
+    """LUTs of a pool/add/concat unit on ``bits``-bit data: one LUT per bit of a pixel.
 
-    A pixel per cycle needs ``C`` lanes of ``bits`` each; one LUT per bit
-    (binary max-pool is an OR per channel). An assumption of this model; FINN
-    does not publish a LUT formula for these units.
+    A pixel per cycle needs ``C`` lanes of ``bits`` each (binary max-pool is
+    an OR per channel). An assumption of this model; FINN does not publish a
+    LUT formula for these units.
     """
-    return in_channels(layer) * max(layer.input_bits, 1)
+    return in_channels(layer) * bits
 
 
 # ---------------------------------------------------------------------------
@@ -291,6 +291,27 @@ def activation_bits(workload: Workload, index: int) -> int | None:
     """Bits of the thresholded output of matrix layer ``index``; None if it feeds no quantizer."""
     bits = _consumer_input_bits(workload, index)
     return bits if bits is not None and bits < FLOAT_BITS else None
+
+
+def stream_bits(workload: Workload, index: int) -> int:
+    """Bits per value a stream unit sees: the thresholded output of the MVTU upstream, if any.
+
+    FINN folds batch norm and the quantizer into the preceding MVTU's
+    thresholds, so a max-pool placed after them in the network still pools
+    the MVTU's few-bit output.
+    """
+    name = workload.producers(index)[0]
+    names = [layer.name for layer in workload.layers]
+    while name in names:
+        upstream = names.index(name)
+        layer = workload.layers[upstream]
+        if layer.is_matrix:
+            bits = activation_bits(workload, upstream)
+            return bits if bits is not None else FLOAT_BITS
+        if layer.kind not in ("bn", "activation", "maxpool", "flatten"):
+            break
+        name = workload.producers(upstream)[0]
+    return workload.layers[index].input_bits
 
 
 def check_folding(workload: Workload, folding: Mapping[str, Folding]) -> None:
@@ -328,12 +349,14 @@ def unit_cost(workload: Workload, index: int, folding: Folding, target: FpgaTarg
     )
 
 
-def stream_unit_cost(layer: Layer) -> FpgaUnitCost:
+def stream_unit_cost(workload: Workload, index: int) -> FpgaUnitCost:
     """Cost of a non-matrix unit (pool, add, concat)."""
+    layer = workload.layers[index]
+    bits = stream_bits(workload, index)
     return FpgaUnitCost(
-        name=layer.name, kind=layer.kind, mw=0, mh=0, pe=0, simd=0, weight_bits=0, input_bits=layer.input_bits,
-        output_bits=layer.output_bits, cycles=stream_unit_cycles(layer), swu_cycles=0,
-        lut=stream_unit_luts(layer), bram18=0, dsp=0,
+        name=layer.name, kind=layer.kind, mw=0, mh=0, pe=0, simd=0, weight_bits=0, input_bits=bits,
+        output_bits=bits if layer.kind == "maxpool" else layer.output_bits, cycles=stream_unit_cycles(layer),
+        swu_cycles=0, lut=stream_unit_luts(layer, bits), bram18=0, dsp=0,
     )
 
 
@@ -371,7 +394,7 @@ def estimate_fpga(workload: Workload, target: FpgaTarget, folding: Mapping[str, 
         if layer.is_matrix:
             units.append(unit_cost(workload, index, folding.get(layer.name, Folding(1, 1)), target))
         elif layer.kind not in FOLDED_KINDS:
-            units.append(stream_unit_cost(layer))
+            units.append(stream_unit_cost(workload, index))
     units_t = tuple(units)
     max_cycles = max(u.cycles for u in units_t)
     clock_hz = target.clock_mhz * 1e6

@@ -155,3 +155,10 @@ def test_power_and_energy_are_consistent() -> None:
     est = estimate_fpga(lfc, zc706, lfc_max_folding(lfc))
     assert est.power_w > zc706.static_power_w
     assert est.energy_j == pytest.approx(est.power_w / est.fps)
+
+
+def test_pool_after_folded_batch_norm_pools_the_thresholded_bits() -> None:
+    cnv = zoo.get("cnv")
+    est = estimate_fpga(cnv, load_target("pynq-z1"), bnn_pynq_cnv_folding(cnv))
+    pools = [u for u in est.units if u.kind == "maxpool"]
+    assert [(u.input_bits, u.lut, u.cycles) for u in pools] == [(1, 64, 28 * 28), (1, 128, 10 * 10)]
