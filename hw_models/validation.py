@@ -194,7 +194,38 @@ def format_markdown(rows: list[dict[str, Any]]) -> str:
     for i, r in enumerate(rows, 1):
         note = f" Note: {r['note']}." if r["note"] else ""
         lines.append(f"{i}. {r['source']}.{note}")
+    lines += ["", "## Designs known to fit", ""] + [f"- {text}" for text in qualitative_checks()]
+    lines += ["", "## Not validated", ""] + [f"- {text}" for text in NOT_VALIDATED]
     return "\n".join(lines) + "\n"
+
+
+def qualitative_checks() -> list[str]:
+    """Statements about designs that were built and run, checked against the model's fit verdict."""
+    lfc = zoo.get("lfc")
+    zc706 = _fpga("zc706")
+    est = estimate_fpga(lfc, zc706, lfc_max_folding(lfc))
+    verdict = "fits" if est.fits else "does NOT fit"
+    cnv = zoo.get("cnv")
+    pynq = _fpga("pynq-z1")
+    cnv_est = estimate_fpga(cnv, pynq, bnn_pynq_cnv_folding(cnv))
+    cnv_verdict = "fits" if cnv_est.fits else "does NOT fit"
+    return [
+        f"LFC-max was built and run on the ZC706 (FINN, FPGA 2017). The model estimates {est.lut:,} LUTs and "
+        f"{est.bram18} BRAM18 for it, against the device's {zc706.luts:,} LUTs and {zc706.bram18} BRAM18: it {verdict}. "
+        "FINN-R's per-PE LUT formula is the source of the LUT figure.",
+        f"CNV W1A1 with BNN-PYNQ's folding runs on the PYNQ-Z1. The model estimates {cnv_est.lut:,} LUTs and "
+        f"{cnv_est.bram18} BRAM18 against {pynq.luts:,} and {pynq.bram18}: it {cnv_verdict}.",
+    ]
+
+
+NOT_VALIDATED = (
+    "FPGA LUT, BRAM and power figures against published numbers: FINN's and FINN-R's resource tables could not be "
+    "retrieved from the sources available while writing this, and no figure was entered from memory.",
+    "Raspberry Pi 3B / 4B and Pixel 4 latencies: LCE's published QuickNet latencies (RPi 4B, Pixel 1) are for the "
+    "March 2020 QuickNet, an earlier architecture than larq zoo's v1.0 QuickNet in the zoo; Riptide's Raspberry Pi 3B "
+    "figures were not retrieved.",
+    "x86-avx512 layer latencies: the kernel benchmark measures them; its report puts them next to the predictions below.",
+)
 
 
 def format_x86_predictions() -> str:
@@ -233,7 +264,8 @@ def write_report(directory: str | Path) -> list[dict[str, Any]]:
     """Compute the rows and write ``validation.md`` and ``validation.json`` into ``directory``."""
     rows = validation_rows()
     out = Path(directory)
-    _write_atomic(out / "validation.json", json.dumps({"rows": rows}, indent=2) + "\n")
+    _write_atomic(out / "validation.json", json.dumps({"rows": rows, "qualitative": qualitative_checks(),
+                                                       "not_validated": list(NOT_VALIDATED)}, indent=2) + "\n")
     _write_atomic(out / "validation.md", format_markdown(rows) + format_x86_predictions())
     return rows
 

@@ -1,0 +1,30 @@
+"""The validation table: every published figure gets an estimate and an error; files are written whole."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hw_models.validation import validation_rows, write_report
+
+
+def test_rows_have_sources_estimates_and_errors() -> None:
+    rows = validation_rows()
+    assert len(rows) >= 20
+    for row in rows:
+        assert row["source"] and row["published"] > 0 and row["estimate"] > 0
+        assert row["error"] == pytest.approx((row["estimate"] - row["published"]) / row["published"])
+    analytic = [r for r in rows if "analytical" in r["source"]]
+    assert [r["error"] for r in analytic] == [pytest.approx(0, abs=1e-4)] * 2
+
+
+def test_write_report(tmp_path: Path) -> None:
+    rows = write_report(tmp_path)
+    data = json.loads((tmp_path / "validation.json").read_text())
+    assert len(data["rows"]) == len(rows) and data["not_validated"]
+    text = (tmp_path / "validation.md").read_text()
+    assert "| 1 | frame rate | cnv W1A1 | pynq-z1 |" in text
+    assert "x86-avx512: predicted latency" in text
+    assert not list(tmp_path.glob(".*tmp*"))
