@@ -4,7 +4,9 @@ Reference: M. Horowitz, "1.1 Computing's energy problem (and what we can do
 about it)", ISSCC 2014, table of 45 nm energies: int8 add 0.03 pJ, int32 add
 0.1 pJ, int8 mult 0.2 pJ, int32 mult 3.1 pJ, fp16 add 0.4 pJ, fp16 mult 1.1
 pJ, fp32 add 0.9 pJ, fp32 mult 3.7 pJ; a 64-bit read from an 8 KB SRAM
-10 pJ, 32 KB 20 pJ, 1 MB 100 pJ; DRAM 1.3-2.6 nJ per 64 bits.
+10 pJ, 32 KB 20 pJ, 1 MB 100 pJ; DRAM 1.3-2.6 nJ per 64 bits. (The 32 KB and
+1 MB SRAM points are transcribed from the same table from memory; the others
+are also quoted in bnnbench's hardware issue.)
 
 Everything derived from these numbers is a small pure function whose
 docstring states the derivation.
