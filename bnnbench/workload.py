@@ -30,9 +30,9 @@ from torch.overrides import TorchFunctionMode
 
 from hw_models import zoo
 from hw_models.errors import WorkloadError
-from hw_models.workload import FLOAT_BITS, NETWORK_INPUT, Layer, Shape, Workload, load_json
+from hw_models.workload import FLOAT_BITS, NETWORK_INPUT, Layer, Shape, Workload
 
-__all__ = ["trace_workload", "resolve_workload", "UnsupportedModuleError"]
+__all__ = ["trace_workload", "trace_model", "resolve_workload", "UnsupportedModuleError"]
 
 
 class UnsupportedModuleError(WorkloadError):
@@ -415,16 +415,20 @@ def trace_workload(model: nn.Module, input_shape: Sequence[int] | None = None, *
                     input_bits=input_bits, source=source or f"traced from {type(model).__qualname__}")
 
 
-def resolve_workload(model: str, *, traced: bool = False) -> Workload:
-    """A workload from a zoo name, a saved workload ``.json`` path, or (``traced``) a bnnbench model traced."""
-    if model.endswith(".json"):
-        return load_json(model)
-    if traced:
-        from bnnbench import models
+def trace_model(name: str) -> Workload:
+    """The workload of ``bnnbench.models.create(name)``, traced."""
+    from bnnbench import models
 
-        try:
-            module = models.create(model)
-        except ValueError as exc:
-            raise WorkloadError(str(exc)) from None
-        return trace_workload(module, name=model, source=f"traced from bnnbench.models.create({model!r})")
-    return zoo.get(model)
+    try:
+        module = models.create(name)
+    except ValueError as exc:
+        raise WorkloadError(str(exc)) from None
+    return trace_workload(module, name=name, source=f"traced from bnnbench.models.create({name!r})")
+
+
+def resolve_workload(model: str, *, traced: bool = False) -> Workload:
+    """A workload from a zoo name, a saved workload ``.json`` path, or (``traced``) a bnnbench model traced.
+
+    The CLI resolves untraced names with :func:`hw_models.zoo.resolve`, which needs no torch.
+    """
+    return trace_model(model) if traced else zoo.resolve(model)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hw_models.errors import WorkloadError
-from hw_models.workload import FLOAT_BITS, Workload, WorkloadBuilder
+from hw_models.workload import FLOAT_BITS, Workload, WorkloadBuilder, load_json
 
 IMAGENET = (224, 224, 3)
 MNIST = (28, 28, 1)
@@ -398,6 +398,13 @@ def get(name: str) -> Workload:
         return _ZOO[name]()
     except KeyError:
         raise WorkloadError(f"unknown model '{name}'; zoo models: {', '.join(names())}") from None
+
+
+def resolve(model: str) -> Workload:
+    """A workload from a zoo name or the path of a saved workload ``.json``."""
+    if model.endswith(".json"):
+        return load_json(model)
+    return get(model)
 
 
 def describe(name: str) -> str:

@@ -106,3 +106,11 @@ def test_explore_writes_json_csv_and_png(tmp_path: Path, capsys: pytest.CaptureF
 def test_explore_rejects_unknown_precision(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["explore", "sfc", "-t", "pynq-z1", "--precisions", "W3A3", "--out", str(tmp_path)]) == 2
     assert "unknown precision 'W3A3'" in capsys.readouterr().err
+
+
+def test_traced_model_summary_matches_the_zoo(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("bnnbench.models")
+    traced = run_json(capsys, "summary", "mnist-bnn", "--traced", "--json")
+    zoo_def = run_json(capsys, "summary", "mnist-bnn", "--json")
+    assert traced["totals"]["params"] == zoo_def["totals"]["params"]
+    assert traced["totals"]["macs_by_bits"] == zoo_def["totals"]["macs_by_bits"]

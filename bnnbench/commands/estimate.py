@@ -78,6 +78,7 @@ def _fpga_table(result: Any, target: Any) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from bnnbench.cli import CommandError
+    from bnnbench.commands.summary import workload_for
     from hw_models.errors import HwModelError
     from hw_models.estimate import estimate, folding_to_list, load_folding, to_dict
     from hw_models.finn import Folding
@@ -90,10 +91,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.model or not args.target:
         raise CommandError("give a MODEL and --target T (--list-targets shows the targets)")
     from bnnbench.files import write_json_atomic
-    from bnnbench.workload import resolve_workload
 
     try:
-        workload = resolve_workload(args.model, traced=args.traced)
+        workload = workload_for(args.model, args.traced)
         target = load_target(args.target)
         folding = load_folding(args.folding) if args.folding else None
         result = estimate(workload, target, threads=args.threads, folding=folding, fps=args.fps)

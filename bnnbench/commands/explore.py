@@ -94,8 +94,8 @@ def _plot(path: Path, points: list[Any], fps_front: list[Any], energy_front: lis
 
 def run(args: argparse.Namespace) -> int:
     from bnnbench.cli import CommandError
+    from bnnbench.commands.summary import workload_for
     from bnnbench.files import write_json_atomic, write_text_atomic
-    from bnnbench.workload import resolve_workload
     from hw_models.dse import FPS_VS_LUT, LATENCY_VS_ENERGY, pareto_front, sweep_cpu, sweep_fpga
     from hw_models.errors import HwModelError
     from hw_models.target import load_target
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     if args.points < 2:
         raise CommandError("--points must be at least 2")
     try:
-        workload = resolve_workload(args.model, traced=args.traced)
+        workload = workload_for(args.model, args.traced)
         points = []
         for name in args.target:
             target = load_target(name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import asdict
+from typing import Any
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,6 +22,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
+def workload_for(model: str, traced: bool) -> Any:
+    """MODEL of the hardware commands: a zoo name or workload .json (no torch needed), or (``traced``)
+    the bnnbench.models model of that name traced."""
+    if traced:
+        from bnnbench.workload import trace_model
+
+        return trace_model(model)
+    from hw_models import zoo
+
+    return zoo.resolve(model)
+
+
 def run(args: argparse.Namespace) -> int:
     from bnnbench.cli import CommandError
     from hw_models import zoo
@@ -33,10 +46,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.model:
         raise CommandError("give a MODEL (a zoo name or a workload .json); --list shows the zoo")
-    from bnnbench.workload import resolve_workload
 
     try:
-        summary = summarize(resolve_workload(args.model, traced=args.traced))
+        summary = summarize(workload_for(args.model, args.traced))
     except HwModelError as exc:
         raise CommandError(str(exc)) from None
     print(json.dumps(asdict(summary), indent=2) if args.json else format_summary(summary))
