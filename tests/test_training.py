@@ -155,6 +155,7 @@ def test_train_config_validation_and_schedule():
         ({"schedule": "cosine"}, "schedule"),
         ({"optimizer": "bop"}, "optimizer"),
         ({"lr": -1.0}, "lr"),
+        ({"weight_decay": -1e-4}, "weight_decay"),
         ({"model": "vgg"}, "unknown model"),
     ]:
         with pytest.raises(ValueError, match=message):
@@ -184,6 +185,28 @@ def test_cli_train_and_evaluate_end_to_end(tmp_path, capsys):
     assert "model:" in capsys.readouterr().out
 
 
+def test_cli_evaluate_pbnet_readings(small_mnist, tmp_path, capsys, monkeypatch):
+    import bnnbench.training.splits
+
+    monkeypatch.setattr(bnnbench.training.splits, "mnist_splits", lambda data_dir: small_mnist)
+    torch.manual_seed(0)
+    pbnet = models.create("pbnet")
+    pbnet.train()
+    pbnet(small_mnist.train_x[:64])
+    path = save_checkpoint(tmp_path / "p.pt", pbnet, model_name="pbnet", float_twin=False, options={})
+    out = tmp_path / "e.json"
+    code = main([
+        "evaluate", str(path), "--reading", "map", "--reading", "ensemble", "--samples", "2",
+        "--bn-images", "200", "--split", "validation", "--data-dir", str(SHARED_MNIST), "--out", str(out),
+    ])
+    assert code == 0
+    result = json.loads(out.read_text())
+    assert set(result["accuracy"]) == {"map", "ensemble"} and result["bn_images"] == 200
+    assert result["accuracy"]["ensemble"]["samples"] == 2
+    assert "ensemble-2:" in capsys.readouterr().out
+    assert main(["evaluate", str(path), "--samples", "0"]) == 2
+
+
 def test_cli_errors_are_one_line_messages(tmp_path, capsys):
     assert main(["train", "nonexistent-model", "--data-dir", str(SHARED_MNIST)]) == 2
     assert "unknown model 'nonexistent-model'" in capsys.readouterr().err
@@ -193,3 +216,28 @@ def test_cli_errors_are_one_line_messages(tmp_path, capsys):
     assert "no option depth" in capsys.readouterr().err
     assert main(["evaluate", str(tmp_path / "none.pt")]) == 2
     assert "no such checkpoint" in capsys.readouterr().err
+
+
+def test_reference_table_reads_measured_figures_from_run_files(tmp_path):
+    from bnnbench.training import reference
+
+    runs = tmp_path / "runs"
+    bnn = next(r for r in reference.RECIPES if r.run == "mnist-bnn")
+    pbnet = next(r for r in reference.RECIPES if r.reading == "map")
+    epochs = [{"epoch": 1, "train_loss": 0.5, "val_loss": 0.4, "val_accuracy": 98.0}]
+    for recipe, test in ((bnn, 98.76), (pbnet, 97.5)):
+        (runs / recipe.run).mkdir(parents=True)
+        metrics = {"finished": True, "test_accuracy": test, "wall_time_s": 600.0, "best_epoch": 1, "epochs": epochs}
+        (runs / recipe.run / "metrics.json").write_text(json.dumps(metrics))
+    evaluation = {"accuracy": {"model": 97.5, "map": 99.01, "ensemble": {"accuracy": 99.2}}}
+    (runs / pbnet.run / "evaluation-test.json").write_text(json.dumps(evaluation))
+    table = reference.table_markdown(runs)
+    bnn_line = next(line for line in table.splitlines() if line.startswith("| mnist-bnn |"))
+    assert "| 98.76 | **no** | 10.0 min | 1/1 |" in bnn_line
+    assert "--out reports/reference/accuracy/runs/mnist-bnn" in bnn_line
+    pbnet_line = next(line for line in table.splitlines() if line.startswith(f"| {pbnet.row} |"))
+    assert "| 99.01 | yes |" in pbnet_line and "bnnbench evaluate" in pbnet_line
+    assert "map 99.01; ensemble 99.20" in table
+    assert table.count("not run") == len(reference.RECIPES) - 2
+    assert reference.main(["table", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "table.md").read_text() == table and (tmp_path / "curves.png").is_file()

@@ -46,6 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--lr", type=float, default=1e-3, help="initial learning rate")
     parser.add_argument("--lr-final", type=float, default=None, help="last epoch's rate (exponential)")
     parser.add_argument("--schedule", choices=("exponential", "plateau", "constant"), default="exponential")
+    parser.add_argument("--weight-decay", type=float, default=0.0, help="L2 penalty (default 0)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--train-subset", type=int, default=None, help="use only the first N training images")
@@ -67,7 +68,10 @@ def canonical_command(args: argparse.Namespace, out: str) -> str:
     words += ["--optimizer", args.optimizer, "--lr", repr(args.lr)]
     if args.lr_final is not None:
         words += ["--lr-final", repr(args.lr_final)]
-    words += ["--schedule", args.schedule, "--seed", str(args.seed), "--threads", str(args.threads)]
+    words += ["--schedule", args.schedule]
+    if args.weight_decay:
+        words += ["--weight-decay", repr(args.weight_decay)]
+    words += ["--seed", str(args.seed), "--threads", str(args.threads)]
     for flag, value in (("--train-subset", args.train_subset), ("--init-from", args.init_from), ("--data-dir", args.data_dir)):
         if value is not None:
             words += [flag, str(value)]
@@ -101,6 +105,7 @@ def _handle(args: argparse.Namespace) -> int:
         lr=args.lr,
         lr_final=args.lr_final,
         schedule=args.schedule,
+        weight_decay=args.weight_decay,
         seed=args.seed,
         threads=args.threads,
         train_subset=args.train_subset,

@@ -65,6 +65,7 @@ class TrainConfig:
     lr_final: float | None = None
     schedule: str = "exponential"
     momentum: float = 0.9
+    weight_decay: float = 0.0
     seed: int = 0
     threads: int = 1
     validation_size: int = 5000
@@ -83,6 +84,7 @@ class TrainConfig:
             (self.schedule in SCHEDULES, f"schedule must be one of {SCHEDULES}, got {self.schedule!r}"),
             (self.optimizer in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}"),
             (self.threads >= 1, f"threads must be >= 1, got {self.threads}"),
+            (self.weight_decay >= 0, f"weight_decay must be >= 0, got {self.weight_decay}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -117,9 +119,12 @@ def _environment(threads: int) -> dict[str, Any]:
 
 
 def _make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
+    """Adam / SGD; ``weight_decay`` is the L2 penalty added to the gradients."""
     if config.optimizer == "adam":
-        return torch.optim.Adam(model.parameters(), lr=config.lr)
-    return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
+        return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.SGD(
+        model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+    )
 
 
 def _initialise(model: nn.Module, config: TrainConfig) -> None:

@@ -1,0 +1,260 @@
+"""The reference trainings of ``reports/reference/accuracy``: recipes, driver, table.
+
+Each :class:`Recipe` is one row of the accuracy table: the ``bnnbench train``
+arguments of one run (and, for PBNet, the ``bnnbench evaluate`` reading that
+gives the row's figure), the published figure it is compared with and the
+target from issue 3. Recipes were chosen with the validation split only.
+
+``python -m bnnbench.training.reference run --out DIR`` trains every recipe
+whose ``DIR/runs/RUN/metrics.json`` is not finished yet, one after the other,
+then evaluates the PBNet readings; ``... table --out DIR`` writes
+``DIR/table.md`` and ``DIR/curves.png`` from the files the runs wrote. Figures
+in the table are read from those files, never typed in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Recipe", "RECIPES", "train_command", "evaluate_command", "accuracy_rows", "main"]
+
+DATA_DIR = "../shared/data/mnist"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One reference run and the table row it produces."""
+
+    row: str  # label in the table
+    run: str  # output subdirectory
+    train_args: tuple[str, ...]
+    published: str
+    target: float
+    reading: str = "model"  # "model", or a PBNet reading: "map", "ternary", "ensemble"
+    evaluate_args: tuple[str, ...] = ()
+
+
+RECIPES: tuple[Recipe, ...] = (
+    Recipe(
+        "float twin of mnist-bnn (FPNet)",
+        "mnist-bnn-float",
+        ("mnist-bnn", "--float-twin", "--epochs", "15", "--lr", "1e-3", "--lr-final", "1e-5"),
+        "99.48 (PBNet paper, FPNet)",
+        99.3,
+    ),
+    Recipe(
+        "mnist-bnn",
+        "mnist-bnn",
+        ("mnist-bnn", "--epochs", "25", "--lr", "3e-3", "--lr-final", "3e-6"),
+        "99.17 (PBNet paper's BNN); 98.6 (reproduction, best test epoch)",
+        99.0,
+    ),
+    Recipe(
+        "pbnet-map, binarized (PBNet)",
+        "pbnet",
+        ("pbnet", "--epochs", "9", "--lr", "1e-2", "--lr-final", "1e-4"),
+        "98.64-99.13 (paper); 98.3 (reproduction)",
+        99.0,
+        reading="map",
+    ),
+    Recipe(
+        "pbnet-s-16 ensemble",
+        "pbnet-s",
+        (
+            "pbnet-s",
+            "--epochs",
+            "9",
+            "--lr",
+            "1e-2",
+            "--lr-final",
+            "1e-4",
+            "--init-from",
+            "{runs}/mnist-bnn-float/checkpoint.pt",
+        ),
+        "99.30 (paper)",
+        99.25,
+        reading="ensemble",
+        evaluate_args=("--samples", "16"),
+    ),
+    Recipe(
+        "lenet-bitorch float",
+        "lenet-bitorch-float",
+        ("lenet-bitorch", "--float-twin", "--epochs", "15", "--lr", "1e-3", "--lr-final", "1e-5"),
+        "98.87 (bitorch)",
+        98.87,
+    ),
+    Recipe(
+        "lenet-bitorch binary",
+        "lenet-bitorch",
+        ("lenet-bitorch", "--epochs", "20", "--lr", "3e-3", "--lr-final", "3e-6"),
+        "98.39 (bitorch)",
+        98.5,
+    ),
+    Recipe(
+        "binaryconnect-logreg float",
+        "logreg-float",
+        ("binaryconnect-logreg", "--float-twin", "--epochs", "20", "--lr", "1e-2", "--lr-final", "1e-4"),
+        "87.2 (tutorial, plain SGD)",
+        92.0,
+    ),
+    Recipe(
+        "binaryconnect-logreg binary weights (deterministic)",
+        "logreg-binary",
+        ("binaryconnect-logreg", "--epochs", "20", "--lr", "1e-3", "--lr-final", "1e-5"),
+        "85.2 (tutorial, plain SGD)",
+        88.0,
+    ),
+    Recipe(
+        "binaryconnect-logreg binary weights (stochastic)",
+        "logreg-binary-stochastic",
+        (
+            "binaryconnect-logreg",
+            "--option",
+            "stochastic=true",
+            "--epochs",
+            "20",
+            "--lr",
+            "1e-2",
+            "--lr-final",
+            "1e-4",
+        ),
+        "85.2 (tutorial, deterministic, plain SGD)",
+        88.0,
+    ),
+)
+
+
+def train_command(recipe: Recipe, runs: str) -> list[str]:
+    """The ``bnnbench train`` command line of ``recipe`` writing to ``runs/RUN``."""
+    args = [a.replace("{runs}", runs) for a in recipe.train_args]
+    return [
+        "bnnbench", "train", *args, "--seed", "0", "--threads", "1",
+        "--data-dir", DATA_DIR, "--out", f"{runs}/{recipe.run}",
+    ]
+
+
+def evaluate_command(recipe: Recipe, runs: str) -> list[str] | None:
+    """The ``bnnbench evaluate`` command of a PBNet recipe (None for the others)."""
+    if recipe.reading == "model":
+        return None
+    return [
+        "bnnbench", "evaluate", f"{runs}/{recipe.run}/checkpoint.pt", *recipe.evaluate_args,
+        "--seed", "0", "--threads", "1", "--data-dir", DATA_DIR,
+    ]
+
+
+def _load(path: Path) -> dict[str, Any] | None:
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def accuracy_rows(runs: Path) -> list[dict[str, Any]]:
+    """One dictionary per recipe: measured figure (or None if not run yet) and wall time."""
+    rows = []
+    for recipe in RECIPES:
+        metrics = _load(runs / recipe.run / "metrics.json")
+        finished = metrics is not None and metrics.get("finished")
+        measured: float | None = None
+        extra = ""
+        if finished and recipe.reading == "model":
+            measured = metrics["test_accuracy"]
+        elif finished:
+            evaluation = _load(runs / recipe.run / "evaluation-test.json")
+            if evaluation is not None:
+                value = evaluation["accuracy"][recipe.reading]
+                measured = value["accuracy"] if isinstance(value, dict) else value
+                acc = evaluation["accuracy"]
+                extra = "; ".join(
+                    f"{k} {v['accuracy'] if isinstance(v, dict) else v:.2f}" for k, v in acc.items()
+                )
+        rows.append(
+            {
+                "recipe": recipe,
+                "measured": measured,
+                "wall_time_s": metrics.get("wall_time_s") if finished else None,
+                "best_epoch": metrics.get("best_epoch") if finished else None,
+                "epochs": len(metrics["epochs"]) if finished else None,
+                "readings": extra,
+            }
+        )
+    return rows
+
+
+def table_markdown(runs: Path) -> str:
+    """The accuracy table (markdown) of the runs under ``runs``."""
+    lines = [
+        "| model | published | target | measured (test) | met | train wall time | best epoch | command |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in accuracy_rows(runs):
+        recipe: Recipe = row["recipe"]
+        measured = row["measured"]
+        shown = "not run" if measured is None else f"{measured:.2f}"
+        met = "" if measured is None else ("yes" if measured >= recipe.target else "**no**")
+        wall = "" if row["wall_time_s"] is None else f"{row['wall_time_s'] / 60:.1f} min"
+        best = "" if row["best_epoch"] is None else f"{row['best_epoch']}/{row['epochs']}"
+        command = shlex.join(train_command(recipe, "reports/reference/accuracy/runs"))
+        evaluate = evaluate_command(recipe, "reports/reference/accuracy/runs")
+        if evaluate is not None:
+            command += " && " + shlex.join(evaluate)
+        lines.append(
+            f"| {recipe.row} | {recipe.published} | ≥ {recipe.target:g} | {shown} | {met} | {wall} | {best} | `{command}` |"
+        )
+    readings = [r for r in accuracy_rows(runs) if r["readings"]]
+    if readings:
+        lines += ["", "All PBNet readings (test accuracy, %):", ""]
+        lines += [f"- {r['recipe'].run}: {r['readings']}" for r in readings]
+    return "\n".join(lines) + "\n"
+
+
+def _run(out: Path) -> int:
+    import subprocess
+
+    runs = out / "runs"
+    for recipe in RECIPES:
+        metrics = _load(runs / recipe.run / "metrics.json")
+        if not (metrics and metrics.get("finished")):
+            command = train_command(recipe, str(runs))
+            print("+", shlex.join(command), flush=True)
+            subprocess.run([sys.executable, "-m", "bnnbench.cli", *command[1:], "--no-progress"], check=True)
+        evaluate = evaluate_command(recipe, str(runs))
+        if evaluate is not None and not (runs / recipe.run / "evaluation-test.json").is_file():
+            print("+", shlex.join(evaluate), flush=True)
+            subprocess.run([sys.executable, "-m", "bnnbench.cli", *evaluate[1:]], check=True)
+    return 0
+
+
+def _table(out: Path) -> int:
+    from bnnbench.data.atomic import write_text_atomic
+    from bnnbench.training.plots import plot_training_curves
+
+    runs = out / "runs"
+    table = table_markdown(runs)
+    write_text_atomic(out / "table.md", table)
+    finished = {}
+    for recipe in RECIPES:
+        metrics = _load(runs / recipe.run / "metrics.json")
+        if metrics and metrics.get("finished"):
+            finished[recipe.run] = metrics
+    if finished:
+        plot_training_curves(finished, out / "curves.png")
+    print(table)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bnnbench.training.reference", description=__doc__)
+    parser.add_argument("action", choices=("run", "table"))
+    parser.add_argument("--out", default="reports/reference/accuracy")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    return _run(out) if args.action == "run" else _table(out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
