@@ -198,10 +198,15 @@ def test_cli_evaluate_pbnet_readings(small_mnist, tmp_path, capsys, monkeypatch)
     code = main([
         "evaluate", str(path), "--reading", "map", "--reading", "ensemble", "--samples", "2",
         "--bn-images", "200", "--split", "validation", "--data-dir", str(SHARED_MNIST), "--out", str(out),
+        "--export-map", str(tmp_path / "map.pt"),
     ])
     assert code == 0
     result = json.loads(out.read_text())
     assert set(result["accuracy"]) == {"map", "ensemble"} and result["bn_images"] == 200
+    exported = load_checkpoint(tmp_path / "map.pt")
+    assert exported.model_name == "mnist-bnn" and exported.metadata["reading"] == "map"
+    _, accuracy = evaluate_classifier(exported.model, small_mnist.val_x, small_mnist.val_y)
+    assert accuracy == pytest.approx(result["accuracy"]["map"])
     assert result["accuracy"]["ensemble"]["samples"] == 2
     assert "ensemble-2:" in capsys.readouterr().out
     assert main(["evaluate", str(path), "--samples", "0"]) == 2

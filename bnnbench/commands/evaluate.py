@@ -42,6 +42,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", default=None, help="JSON output file")
+    parser.add_argument(
+        "--export-map",
+        default=None,
+        metavar="CHECKPOINT",
+        help="PBNet: also save the PBNet-map network (an mnist-bnn checkpoint, BN re-estimated)",
+    )
     parser.set_defaults(handler=_handle)
 
 
@@ -63,7 +69,14 @@ def _handle(args: argparse.Namespace) -> int:
     from bnnbench.data.mnist import ChecksumError, MnistNotFoundError
     from bnnbench.data.atomic import write_text_atomic
     from bnnbench.models import PBNet
-    from bnnbench.training import CheckpointError, evaluate_classifier, evaluate_pbnet, load_checkpoint
+    from bnnbench.training import (
+        CheckpointError,
+        evaluate_classifier,
+        evaluate_pbnet,
+        load_checkpoint,
+        save_checkpoint,
+    )
+    from bnnbench.training.evaluation import derived_network
     from bnnbench.training.splits import mnist_splits
 
     if args.threads < 1 or args.samples < 1 or args.bn_images < 2:
@@ -97,9 +110,22 @@ def _handle(args: argparse.Namespace) -> int:
             samples=args.samples,
             seed=args.seed,
         )
+        if args.export_map:
+            pbnet = checkpoint.model
+            network = derived_network(pbnet, "map", data.train_x[: args.bn_images])
+            options = {"float_last_layer": pbnet.float_last_layer, "bn_before_pool": pbnet.bn_before_pool}
+            save_checkpoint(
+                args.export_map,
+                network,
+                model_name="mnist-bnn",
+                float_twin=False,
+                options=options,
+                metadata={"derived_from": str(args.checkpoint), "reading": "map", "bn_images": args.bn_images},
+            )
+            result["exported_map"] = str(args.export_map)
     else:
-        if args.reading:
-            raise CommandError("--reading applies to PBNet checkpoints only")
+        if args.reading or args.export_map:
+            raise CommandError("--reading and --export-map apply to PBNet checkpoints only")
         loss, accuracy = evaluate_classifier(checkpoint.model, images, labels)
         result["accuracy"] = {"model": accuracy}
         result["loss"] = loss

@@ -42,7 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="model option")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=100)
-    parser.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
+    parser.add_argument(
+        "--optimizer", choices=("adam", "sgd", "bop"), default="adam", help="bop: Bop on binary weights, Adam on the rest"
+    )
     parser.add_argument("--lr", type=float, default=1e-3, help="initial learning rate")
     parser.add_argument("--lr-final", type=float, default=None, help="last epoch's rate (exponential)")
     parser.add_argument("--schedule", choices=("exponential", "plateau", "constant"), default="exponential")

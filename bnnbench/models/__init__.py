@@ -25,14 +25,23 @@ from bnnbench.models.pbnet import PBNet, binarize, build_pbnet, build_pbnet_s, i
 __all__ = ["ModelSpec", "create", "names", "describe", "PBNet", "binarize", "init_from_float"]
 
 
+def _mnist_shape(options: dict[str, Any]) -> tuple[int, int, int]:
+    return MNIST_INPUT_SHAPE
+
+
+def _cnv_shape(options: dict[str, Any]) -> tuple[int, int, int]:
+    return (options["in_channels"], options["image_size"], options["image_size"])
+
+
 @dataclass(frozen=True)
 class ModelSpec:
-    """A named model: its builder, what it is, and what it follows."""
+    """A named model: its builder, what it is, what it follows, what it takes."""
 
     name: str
     build: Callable[..., nn.Module]
     summary: str
     reference: str
+    shape: Callable[[dict[str, Any]], tuple[int, int, int]] = _mnist_shape
 
     def options(self) -> dict[str, Any]:
         """The builder's keyword options and their defaults (``float_twin`` excluded)."""
@@ -40,10 +49,8 @@ class ModelSpec:
         return {k: p.default for k, p in params.items() if k != "float_twin"}
 
     def input_shape(self, options: dict[str, Any]) -> tuple[int, int, int]:
-        if self.name == "cnv":
-            merged = {**self.options(), **options}
-            return (merged["in_channels"], merged["image_size"], merged["image_size"])
-        return MNIST_INPUT_SHAPE
+        """Input shape (C, H, W) of the model built with ``options``."""
+        return self.shape({**self.options(), **options})
 
 
 _SPECS: dict[str, ModelSpec] = {
@@ -92,6 +99,7 @@ _SPECS: dict[str, ModelSpec] = {
             build_cnv,
             "FINN CNV: 2x64C3-MP-2x128C3-MP-2x256C3-2x512FC, valid padding",
             "Umuroglu et al. 2017 (FINN)",
+            shape=_cnv_shape,
         ),
     )
 }

@@ -33,6 +33,7 @@ __all__ = [
     "predict_probabilities",
     "reestimate_batchnorm",
     "evaluate_pbnet",
+    "derived_network",
 ]
 
 #: The PBNet readings :func:`evaluate_pbnet` knows.
@@ -99,6 +100,13 @@ def reestimate_batchnorm(model: nn.Module, images: Tensor, *, batch_size: int = 
     return model.eval()
 
 
+def derived_network(
+    pbnet: PBNet, reading: str, bn_images: Tensor, *, generator: torch.Generator | None = None
+) -> nn.Sequential:
+    """The deterministic mnist-bnn of one PBNet reading, batch norm re-estimated on ``bn_images``."""
+    return reestimate_batchnorm(binarize(pbnet, reading, generator=generator), bn_images)  # type: ignore[return-value]
+
+
 def _summary(values: list[float]) -> dict[str, float]:
     mean = sum(values) / len(values)
     spread = math.sqrt(sum((v - mean) ** 2 for v in values) / max(len(values) - 1, 1))
@@ -132,7 +140,7 @@ def evaluate_pbnet(
         results["model"] = evaluate_classifier(pbnet, images, labels, batch_size=batch_size)[1]
     for reading in ("map", "ternary"):
         if reading in readings:
-            network = reestimate_batchnorm(binarize(pbnet, reading), bn_images)
+            network = derived_network(pbnet, reading, bn_images)
             results[reading] = evaluate_classifier(network, images, labels, batch_size=batch_size)[1]
     if "ensemble" in readings:
         generator = torch.Generator().manual_seed(seed)
@@ -140,7 +148,7 @@ def evaluate_pbnet(
         singles: list[float] = []
         curve: list[float] = []
         for _ in range(samples):
-            network = reestimate_batchnorm(binarize(pbnet, "sample", generator=generator), bn_images)
+            network = derived_network(pbnet, "sample", bn_images, generator=generator)
             probabilities = predict_probabilities(network, images, batch_size=batch_size)
             singles.append(accuracy_percent(probabilities, labels))
             total += probabilities

@@ -51,7 +51,7 @@ RECIPES: tuple[Recipe, ...] = (
     Recipe(
         "mnist-bnn",
         "mnist-bnn",
-        ("mnist-bnn", "--epochs", "25", "--lr", "3e-3", "--lr-final", "3e-6"),
+        ("mnist-bnn", "--epochs", "20", "--lr", "3e-3", "--lr-final", "3e-6"),
         "99.17 (PBNet paper's BNN); 98.6 (reproduction, best test epoch)",
         99.0,
     ),

@@ -4,7 +4,8 @@ The recipe follows the BNN and PBNet papers: Adam, mini-batches of 100, a
 learning rate decayed exponentially from ``lr`` to ``lr_final`` over the run
 (Courbariaux et al. 2016 section 2.5, decay per epoch) or halved when the
 validation accuracy stops improving (``schedule="plateau"``), latent weights
-clipped after every step. Model selection uses the validation split only: the
+clipped after every step (``optimizer="bop"`` instead flips binary weights with
+Bop, Helwegen et al. 2019). Model selection uses the validation split only: the
 checkpoint holds the epoch with the best validation accuracy, and the test set
 is evaluated once, on that model, at the end.
 
@@ -39,6 +40,7 @@ from torch import nn
 from bnnbench import models
 from bnnbench.data.atomic import write_text_atomic
 from bnnbench.nn.layers import clip_latent_weights
+from bnnbench.training.bop import Bop
 from bnnbench.training.checkpoint import load_checkpoint, save_checkpoint
 from bnnbench.training.evaluation import evaluate_classifier
 from bnnbench.training.plots import plot_training_curves
@@ -48,7 +50,7 @@ from bnnbench.training.splits import DataSplits, mnist_splits
 __all__ = ["TrainConfig", "TrainResult", "train", "SCHEDULES", "OPTIMIZERS"]
 
 SCHEDULES = ("exponential", "plateau", "constant")
-OPTIMIZERS = ("adam", "sgd")
+OPTIMIZERS = ("adam", "sgd", "bop")
 
 
 @dataclass
@@ -118,8 +120,10 @@ def _environment(threads: int) -> dict[str, Any]:
     }
 
 
-def _make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
-    """Adam / SGD; ``weight_decay`` is the L2 penalty added to the gradients."""
+def _make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer | Bop:
+    """Adam / SGD / Bop (+ Adam); ``weight_decay`` is the L2 penalty added to the gradients."""
+    if config.optimizer == "bop":
+        return Bop(model, lr=config.lr, weight_decay=config.weight_decay)
     if config.optimizer == "adam":
         return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     return torch.optim.SGD(
@@ -168,7 +172,9 @@ def train(
     _initialise(model, config)
     optimizer = _make_optimizer(config, model)
     plateau = (
-        torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5, patience=2)
+        torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer.adam if isinstance(optimizer, Bop) else optimizer, mode="max", factor=0.5, patience=2
+        )
         if config.schedule == "plateau"
         else None
     )
