@@ -151,7 +151,7 @@ typedef struct bnn_op {
     bnn_conv_shape shape;
     bnn_weights weights;          /* BCONV */
     bnn_output output;            /* BCONV and FLOAT_CONV transforms; data is ignored */
-    const float *float_weights;   /* FLOAT_CONV: [kh][kw][C][O]; FLOAT_DENSE: [K][O] */
+    const float *float_weights;   /* FLOAT_CONV: [kh][kw][C][O rounded up to 16, zeros]; FLOAT_DENSE: [K][O] */
     const float *float_bias;      /* FLOAT_CONV / FLOAT_DENSE: [O] */
     const uint64_t *or_mask;      /* BMAXPOOL: [words] */
     int32_t packed_input;         /* FLOAT_DENSE: the input is packed +-1 values */

@@ -57,58 +57,129 @@ static int pack_nchw(const bnn_conv_shape *s, const float *x, uint64_t *out, int
     return nan_found ? BNN_ENAN : BNN_OK;
 }
 
-/* ---- float convolution on the image (first layer), zero padding ---- */
+/* ---- float convolution on the image (first layer), zero padding ----
+ * The image is copied once into a zero-framed buffer, so the inner loops have
+ * no bounds tests; a tile is 4 output pixels x 16 output channels with fixed
+ * trip counts, which the compiler keeps in vector registers.  Weights are
+ * [kh][kw][C][O] padded with zeros to a multiple of 16 output channels. */
+
+#define FC_PIXELS 4
+#define FC_LANES 16
+
+typedef struct float_conv_geometry {
+    const bnn_conv_shape *s;
+    int32_t hp, wp;   /* padded image size; wp also covers the last tile's unused pixels */
+    int32_t o_pad;    /* output channels rounded up to FC_LANES */
+    int32_t taps;     /* kernel_h * kernel_w * channels, in the weights' order */
+    const ptrdiff_t *offsets; /* offsets[t]: where tap t of pixel (0, 0) reads the padded image */
+} float_conv_geometry;
+
+/* 16 floats as one GNU C vector: one zmm in the AVX-512 clone, two ymm in the
+ * AVX2 one, four xmm in the baseline; the kernels already require GCC or clang. */
+typedef float lanes16 __attribute__((vector_size(FC_LANES * sizeof(float))));
 
 BNN_FLOAT_CLONES
-static void float_conv_pixel(const bnn_conv_shape *s, const float *image, const float *w, int32_t oy, int32_t ox,
-                             int32_t o0, int32_t count, float *acc) {
-    const size_t plane = (size_t)s->in_h * s->in_w;
-    for (int32_t j = 0; j < count; j++) acc[j] = 0.0f;
-    for (int32_t ky = 0; ky < s->kernel_h; ky++) {
-        const int32_t iy = oy * s->stride_h - s->pad_top + ky;
-        if (iy < 0 || iy >= s->in_h) continue;
-        for (int32_t kx = 0; kx < s->kernel_w; kx++) {
-            const int32_t ix = ox * s->stride_w - s->pad_left + kx;
-            if (ix < 0 || ix >= s->in_w) continue;
-            for (int32_t c = 0; c < s->channels; c++) {
-                const float v = image[(size_t)c * plane + (size_t)iy * s->in_w + ix];
-                const float *wt = w + (((size_t)ky * s->kernel_w + kx) * s->channels + c) * s->out_channels + o0;
-                for (int32_t j = 0; j < count; j++) acc[j] += v * wt[j];
-            }
-        }
+static void float_conv_tile(const float_conv_geometry *g, const float *origin, const float *w, int32_t o0,
+                            float out[FC_PIXELS][FC_LANES]) {
+    const ptrdiff_t step = g->s->stride_w;
+    lanes16 acc0 = {0}, acc1 = {0}, acc2 = {0}, acc3 = {0}; /* FC_PIXELS named registers */
+    for (int32_t t = 0; t < g->taps; t++) {
+        lanes16 weights;
+        memcpy(&weights, w + (size_t)t * g->o_pad + o0, sizeof weights);
+        const float *x = origin + g->offsets[t];
+        acc0 += x[0] * weights;
+        acc1 += x[step] * weights;
+        acc2 += x[2 * step] * weights;
+        acc3 += x[3 * step] * weights;
     }
+    memcpy(out[0], &acc0, sizeof acc0);
+    memcpy(out[1], &acc1, sizeof acc1);
+    memcpy(out[2], &acc2, sizeof acc2);
+    memcpy(out[3], &acc3, sizeof acc3);
+}
+
+/* y[j] = scale[j] * (acc[j] + conv_bias[j]) + shift[j] for j < count. */
+BNN_FLOAT_CLONES
+static void affine(const float *acc, const float *scale, const float *conv_bias, const float *shift, int32_t count,
+                   float *y) {
+    for (int32_t j = 0; j < count; j++) y[j] = scale[j] * (acc[j] + conv_bias[j]) + shift[j];
+}
+
+typedef int32_t lanes16i __attribute__((vector_size(FC_LANES * sizeof(int32_t))));
+
+/* Bit j set where y[j] < 0, for all 16 lanes (lanes past the channel count are masked by the caller). */
+BNN_FLOAT_CLONES
+static uint64_t negative_bits(const float *y) {
+    static const lanes16i powers = {1 << 0, 1 << 1, 1 << 2, 1 << 3, 1 << 4, 1 << 5, 1 << 6, 1 << 7,
+                                    1 << 8, 1 << 9, 1 << 10, 1 << 11, 1 << 12, 1 << 13, 1 << 14, 1 << 15};
+    lanes16 v;
+    memcpy(&v, y, sizeof v);
+    const lanes16i selected = (v < 0.0f) & powers;
+    int32_t bits = 0;
+    for (int j = 0; j < FC_LANES; j++) bits |= selected[j];
+    return (uint64_t)(uint32_t)bits;
 }
 
 static int float_conv(const bnn_op *op, const bnn_conv_shape *s, const float *x, void *out, int threads) {
     const bnn_output *t = &op->output;
     if (t->kind != BNN_OUTPUT_FLOAT32 && t->kind != BNN_OUTPUT_PACKED) return BNN_EINVAL;
     if (!t->scale || !t->bias || !op->float_weights || !op->float_bias) return BNN_EINVAL;
+    const int32_t tiles_w = (s->out_w + FC_PIXELS - 1) / FC_PIXELS * FC_PIXELS;
+    float_conv_geometry g = {s, (s->out_h - 1) * s->stride_h + s->kernel_h, (tiles_w - 1) * s->stride_w + s->kernel_w,
+                             (s->out_channels + FC_LANES - 1) / FC_LANES * FC_LANES, s->kernel_h * s->kernel_w * s->channels,
+                             NULL};
+    const size_t plane = (size_t)g.hp * g.wp, image_size = (size_t)s->channels * plane;
+    float *padded = calloc((size_t)s->batch * image_size, sizeof(float));
+    ptrdiff_t *offsets = malloc((size_t)g.taps * sizeof(ptrdiff_t));
+    if (!padded || !offsets) {
+        free(padded);
+        free(offsets);
+        return BNN_ENOMEM;
+    }
+    for (int32_t ky = 0; ky < s->kernel_h; ky++)
+        for (int32_t kx = 0; kx < s->kernel_w; kx++)
+            for (int32_t c = 0; c < s->channels; c++)
+                offsets[(ky * s->kernel_w + kx) * s->channels + c] = (ptrdiff_t)c * (ptrdiff_t)plane + ky * g.wp + kx;
+    g.offsets = offsets;
+    for (int32_t n = 0; n < s->batch; n++)
+        for (int32_t c = 0; c < s->channels; c++)
+            for (int32_t iy = 0; iy < s->in_h && iy + s->pad_top < g.hp; iy++) {
+                const int32_t cols = s->in_w < g.wp - s->pad_left ? s->in_w : g.wp - s->pad_left;
+                memcpy(padded + n * image_size + c * plane + (size_t)(iy + s->pad_top) * g.wp + s->pad_left,
+                       x + (((size_t)n * s->channels + c) * s->in_h + iy) * s->in_w, (size_t)cols * sizeof(float));
+            }
     const int32_t rows = s->batch * s->out_h, out_words = bnn_words(s->out_channels);
     BNN_PARALLEL_FOR
     for (int32_t r = 0; r < rows; r++) {
         const int32_t n = r / s->out_h, oy = r % s->out_h;
-        const float *image = x + (size_t)n * s->channels * s->in_h * s->in_w;
-        float acc[CHANNEL_CHUNK];
-        for (int32_t ox = 0; ox < s->out_w; ox++) {
-            const size_t pixel = ((size_t)n * s->out_h + oy) * s->out_w + ox;
-            for (int32_t o0 = 0; o0 < s->out_channels; o0 += CHANNEL_CHUNK) {
-                const int32_t count = s->out_channels - o0 < CHANNEL_CHUNK ? s->out_channels - o0 : CHANNEL_CHUNK;
-                float_conv_pixel(s, image, op->float_weights, oy, ox, o0, count, acc);
-                if (t->kind == BNN_OUTPUT_FLOAT32) {
-                    float *dst = (float *)out + pixel * s->out_channels + o0;
-                    for (int32_t j = 0; j < count; j++)
-                        dst[j] = t->scale[o0 + j] * (acc[j] + op->float_bias[o0 + j]) + t->bias[o0 + j];
-                } else {
-                    uint64_t word = 0;
-                    for (int32_t j = 0; j < count; j++) {
-                        const float y = t->scale[o0 + j] * (acc[j] + op->float_bias[o0 + j]) + t->bias[o0 + j];
-                        word |= (uint64_t)(y < 0.0f) << j;
+        float acc[FC_PIXELS][FC_LANES];
+        for (int32_t ox = 0; ox < s->out_w; ox += FC_PIXELS) {
+            const int32_t pixels = s->out_w - ox < FC_PIXELS ? s->out_w - ox : FC_PIXELS;
+            uint64_t words[FC_PIXELS] = {0};
+            for (int32_t o0 = 0; o0 < s->out_channels; o0 += FC_LANES) {
+                const float *origin = padded + n * image_size + (size_t)oy * s->stride_h * g.wp + (size_t)ox * s->stride_w;
+                float_conv_tile(&g, origin, op->float_weights, o0, acc);
+                const int32_t count = s->out_channels - o0 < FC_LANES ? s->out_channels - o0 : FC_LANES;
+                for (int32_t p = 0; p < pixels; p++) {
+                    const size_t pixel = ((size_t)n * s->out_h + oy) * s->out_w + ox + p;
+                    float y[FC_LANES] = {0};
+                    affine(acc[p], t->scale + o0, op->float_bias + o0, t->bias + o0, count, y);
+                    if (t->kind == BNN_OUTPUT_FLOAT32) {
+                        memcpy((float *)out + pixel * s->out_channels + o0, y, (size_t)count * sizeof(float));
+                        continue;
                     }
-                    ((uint64_t *)out)[pixel * out_words + o0 / 64] = word;
+                    const uint64_t valid = count == FC_LANES ? 0xFFFFu : ((uint64_t)1 << count) - 1;
+                    words[p] |= (negative_bits(y) & valid) << (o0 % 64);
+                    if ((o0 + FC_LANES) % 64 == 0 || o0 + FC_LANES >= s->out_channels) {
+                        ((uint64_t *)out)[pixel * out_words + o0 / 64] = words[p];
+                        words[p] = 0;
+                    }
                 }
             }
         }
     }
+    free(padded);
+    free(offsets);
     return BNN_OK;
 }
 
