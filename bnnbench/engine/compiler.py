@@ -40,6 +40,7 @@ from bnnbench.nn.layers import QActivation, QConv2d, QLinear
 
 SIGN_QUANTIZERS = frozenset({"ste_sign", "approx_sign", "swish_sign"})
 SCALED_SIGN = "magnitude_aware_sign"
+FLOAT_CONV_LANES = 16  # the C float convolution's weights are padded to this many output channels
 Chain = list[tuple[str, nn.Module]]
 
 
@@ -329,8 +330,11 @@ class Compiler:
         shape = {"in_h": act.height, "in_w": act.width, "channels": act.channels, "out_channels": out_channels,
                  "kernel_h": kh, "kernel_w": kw, "stride_h": sh, "stride_w": sw, "pad_top": ph, "pad_left": pw,
                  "out_h": out_h, "out_w": out_w}
+        lanes = FLOAT_CONV_LANES
+        padded = np.zeros((kh, kw, act.channels, -(-out_channels // lanes) * lanes), np.float32)
+        padded[..., :out_channels] = weight.permute(2, 3, 1, 0).numpy()
         arrays = {
-            "float_weights": np.ascontiguousarray(weight.permute(2, 3, 1, 0).numpy(), dtype=np.float32),
+            "float_weights": padded,
             "float_bias": np.zeros(out_channels, np.float32) if bias is None else bias.astype(np.float32),
         }
         op = Op(lib.BNN_OP_FLOAT_CONV, name, shape, arrays=arrays)
