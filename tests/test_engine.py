@@ -133,3 +133,41 @@ def test_bad_input_is_a_clear_error() -> None:
     x[1, 0, 3, 3] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         compiled(x)
+
+
+def _training_images(count: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A slice of MNIST where ../shared holds it, else learnable class patterns plus noise."""
+    from pathlib import Path
+
+    from bnnbench.data.mnist import load_mnist, to_tensors
+
+    shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+    if shared.is_dir():
+        data = load_mnist(shared, download=False)
+        return to_tensors(data.train_images[:count], data.train_labels[:count])
+    generator = torch.Generator().manual_seed(0)
+    patterns = torch.randn(10, 1, 28, 28, generator=generator)
+    labels = torch.randint(0, 10, (count,), generator=generator)
+    return patterns[labels] + 0.5 * torch.randn(count, 1, 28, 28, generator=generator), labels
+
+
+@pytest.mark.parametrize("name", ["mnist-bnn", "lenet-bitorch"])
+def test_small_trained_model_agrees_on_every_image(name: str) -> None:
+    from bnnbench.engine.agreement import measure_agreement
+
+    torch.manual_seed(0)
+    images, labels = _training_images(1000)
+    model = models.create(name)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    model.train()
+    for step in range(30):
+        batch = slice((step * 32) % 960, (step * 32) % 960 + 32)
+        loss = nn.functional.cross_entropy(model(images[batch]), labels[batch])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    result = measure_agreement(model, engine.compile(model, model.input_shape), images, labels)
+    assert result.torch_accuracy > 40  # it learned something (chance is 10): the thresholds are not trivial
+    assert result.identical_predictions == result.images, result.disagreements
+    assert result.engine_accuracy == result.torch_accuracy
