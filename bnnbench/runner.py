@@ -39,10 +39,24 @@ def _kernels_suite(options: RunOptions) -> dict[str, object]:
     return run_kernel_suite(options.thread_counts, quick=options.quick)
 
 
+def _models_suite(options: RunOptions) -> dict[str, object]:
+    from bnnbench.bench.model_suite import run_model_suite
+
+    return run_model_suite(options.thread_counts, quick=options.quick)
+
+
+def _hardware_suite(options: RunOptions) -> dict[str, object]:
+    from bnnbench.bench.hardware_suite import run_hardware_suite
+
+    return run_hardware_suite(quick=options.quick)
+
+
 #: Suites in the order they run; ``environment`` always runs first.
 SUITES: dict[str, Callable[[RunOptions], dict[str, object]]] = {
     "environment": _environment_suite,
     "kernels": _kernels_suite,
+    "models": _models_suite,
+    "hardware": _hardware_suite,
 }
 
 

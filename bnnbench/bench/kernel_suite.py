@@ -204,10 +204,38 @@ def run_kernel_suite(
         "thread_counts": list(thread_counts),
         "roofline_gops": {t: v / 1e9 for t, v in roofline.items()},
         "measurements": [asdict(m) for m in measurements],
-        "summary": summarize_speedups(measurements, roofline),
+        "summary": add_predictions(summarize_speedups(measurements, roofline), layers),
         "other_processes_cpu_fraction": meter.others_fraction(),
         "benchmarks": records,
     }
+
+
+#: The hw_models target describing the machines bnnbench is developed on.
+HOST_TARGET = "x86-avx512"
+
+
+def add_predictions(rows: list[dict[str, object]], layers: tuple[LayerCase, ...]) -> list[dict[str, object]]:
+    """Put the host cost model's predicted latency (``hw_models``) next to each measured one.
+
+    ``predicted_kernel_ms`` prices packed input (the kernel alone), ``predicted_e2e_ms``
+    adds packing the float input; the errors are (predicted - measured) / measured.
+    """
+    from hw_models.layer_bench import dabnn_predictions
+
+    if layers != DABNN_LAYERS:
+        return rows
+    for threads in sorted({int(r["threads"]) for r in rows}):
+        kernel = dabnn_predictions(HOST_TARGET, threads=threads, packed_input=True)
+        e2e = dabnn_predictions(HOST_TARGET, threads=threads, packed_input=False)
+        for case, p_kernel, p_e2e in zip(layers, kernel, e2e):
+            if p_kernel.macs != case.macs:
+                raise ValueError(f"hw_models layer {p_kernel.name} does not match {case.name}")
+            row = next(r for r in rows if r["layer"] == case.name and r["threads"] == threads)
+            row["predicted_kernel_ms"] = 1e3 * p_kernel.latency_s
+            row["predicted_e2e_ms"] = 1e3 * p_e2e.latency_s
+            row["prediction_error_kernel"] = row["predicted_kernel_ms"] / row["binary_kernel_ms"] - 1
+            row["prediction_error_e2e"] = row["predicted_e2e_ms"] / row["binary_e2e_ms"] - 1
+    return rows
 
 
 def summarize_speedups(measurements: list[KernelMeasurement], roofline: dict[str, float]) -> list[dict[str, object]]:
