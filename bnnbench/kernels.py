@@ -382,6 +382,16 @@ def _check_nonnegative(name: str, value: object) -> int:
     return int(value)
 
 
+def _result_array(out: np.ndarray | None, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    """A fresh result array, or the caller's ``out`` once it is checked to fit exactly."""
+    if out is None:
+        return np.empty(shape, dtype=dtype)
+    array = _check_array("out", out, dtype, len(shape))
+    if array.shape != shape:
+        raise ValueError(f"out must have shape {shape}, got {array.shape}")
+    return array
+
+
 def _output_struct(
     output: str,
     out_channels: int,
@@ -389,8 +399,9 @@ def _output_struct(
     scale: np.ndarray | None,
     bias: np.ndarray | None,
     thresholds: Thresholds | np.ndarray | None,
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, object, list[object]]:
-    """Allocate the result and fill a ``bnn_output``; returns (result, struct, keep-alive list)."""
+    """Allocate (or check ``out``) the result and fill a ``bnn_output``; returns (result, struct, keep-alive)."""
     if output not in _OUTPUT_KINDS:
         raise ValueError(f"output must be one of {', '.join(_OUTPUT_KINDS)}, got {output!r}")
     spec = ffi.new("bnn_output *")
@@ -401,14 +412,14 @@ def _output_struct(
     if output != "packed" and thresholds is not None:
         raise ValueError(f"thresholds apply to packed output, not {output!r}")
     if output == "int32":
-        result = np.empty(out_shape + (out_channels,), dtype=np.int32)
+        result = _result_array(out, out_shape + (out_channels,), np.int32)
     elif output == "float32":
         scale = np.ones(out_channels, np.float32) if scale is None else _check_array("scale", scale, np.float32, 1)
         bias = np.zeros(out_channels, np.float32) if bias is None else _check_array("bias", bias, np.float32, 1)
         for name, vector in (("scale", scale), ("bias", bias)):
             if vector.shape != (out_channels,):
                 raise ValueError(f"{name} must have shape ({out_channels},), got {vector.shape}")
-        result = np.empty(out_shape + (out_channels,), dtype=np.float32)
+        result = _result_array(out, out_shape + (out_channels,), np.float32)
         keep += [scale, bias]
         spec.scale = _ptr("const float *", scale)
         spec.bias = _ptr("const float *", bias)
@@ -421,7 +432,7 @@ def _output_struct(
         if thresholds.threshold.shape != (out_channels,):
             raise ValueError(f"thresholds must have shape ({out_channels},), got {thresholds.threshold.shape}")
         negative = thresholds.negative.view(np.uint8)
-        result = np.empty(out_shape + (_words(out_channels),), dtype=np.uint64)
+        result = _result_array(out, out_shape + (_words(out_channels),), np.uint64)
         keep += [thresholds.threshold, negative]
         spec.threshold = _ptr("const int32_t *", thresholds.threshold)
         spec.negative = _ptr("const uint8_t *", negative)
@@ -442,6 +453,7 @@ def bconv2d(
     bias: np.ndarray | None = None,
     thresholds: Thresholds | np.ndarray | None = None,
     threads: int = 1,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Binary 2-D convolution of packed NHWC input ``[N, H, W, words]``.
 
@@ -451,7 +463,8 @@ def bconv2d(
     ("same-one", free in the bit domain) or 0.0 (zero padding, corrected per
     position).  ``output``: int32 dot products; float32 ``scale * dot + bias``
     (BatchNorm folded); or packed bits through ``thresholds`` (BatchNorm and
-    sign folded), so binary layers chain without floats.
+    sign folded), so binary layers chain without floats.  ``out``, if given,
+    receives the result (it must have exactly the result's shape and dtype).
     """
     channels = _check_positive_int("channels", channels)
     x = _check_packed("x_packed", x_packed, channels, 4)
@@ -473,7 +486,8 @@ def bconv2d(
     shape.out_channels, shape.kernel_h, shape.kernel_w = weights.out_channels, kernel_h, kernel_w
     shape.stride_h, shape.stride_w, shape.pad_top, shape.pad_left = stride_h, stride_w, pad_top, pad_left
     shape.out_h, shape.out_w, shape.pad_one = out_h, out_w, int(pad_value == 1.0)
-    result, spec, keep = _output_struct(output, weights.out_channels, (batch, out_h, out_w), scale, bias, thresholds)
+    result, spec, keep = _output_struct(output, weights.out_channels, (batch, out_h, out_w), scale, bias, thresholds,
+                                        out)
 
     spec_w = ffi.new("bnn_weights *")
     spec_w.out_channels, spec_w.taps, spec_w.channels = weights.out_channels, kernel_h * kernel_w, channels
@@ -495,10 +509,12 @@ def bdense(
     bias: np.ndarray | None = None,
     thresholds: Thresholds | np.ndarray | None = None,
     threads: int = 1,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Binary fully-connected layer: packed ``[M, words]`` x packed ``[N, words]`` over K true inputs.
 
-    Output transforms as in :func:`bconv2d`; result ``[M, N]`` (or ``[M, ceil(N/64)]`` packed).
+    Output transforms as in :func:`bconv2d`; result ``[M, N]`` (or ``[M, ceil(N/64)]`` packed),
+    written into ``out`` if given.
     """
     k = _check_positive_int("k", k)
     x = _check_packed("x_packed", x_packed, k, 2)
@@ -507,9 +523,12 @@ def bdense(
         raise ValueError(f"dense weights must be [N, words] (1x1 taps), got kernel {weights.kernel_size}")
     if x.shape[0] == 0:
         raise ValueError("x_packed must have at least one row")
+    if out is not None:
+        _check_array("out", out, {"int32": np.int32, "float32": np.float32}.get(output, np.uint64), 2)
     result = bconv2d(
         x.reshape(1, 1, x.shape[0], x.shape[1]), weights, k, padding="valid", output=output,
         scale=scale, bias=bias, thresholds=thresholds, threads=threads,
+        out=None if out is None else out.reshape(1, 1, *out.shape),
     )
     return result.reshape(x.shape[0], result.shape[-1])
 

@@ -151,3 +151,13 @@ def test_environment_variable_naming_a_missing_path_is_a_clear_error() -> None:
     result = _import_with_isa(missing)
     assert result.returncode != 0
     assert f"BNNBENCH_ISA={missing}" in result.stderr and "not available" in result.stderr
+
+
+def test_out_array_must_fit_exactly(conv_operands: tuple[np.ndarray, np.ndarray]) -> None:
+    x, w = conv_operands
+    good = np.empty((1, 5, 5, 8), np.int32)
+    assert K.bconv2d(x, w, 70, output="int32", out=good) is good
+    with pytest.raises(ValueError, match=r"out must have shape \(1, 5, 5, 8\)"):
+        K.bconv2d(x, w, 70, output="int32", out=np.empty((1, 5, 5, 9), np.int32))
+    with pytest.raises(TypeError, match="out must have dtype float32"):
+        K.bconv2d(x, w, 70, out=good)

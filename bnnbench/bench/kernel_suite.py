@@ -8,8 +8,9 @@ For each layer and thread count:
 - ``binary_e2e``: float32 NHWC in, pack, binary conv/dense, float32 out with
   BatchNorm folded into a per-channel scale and bias (what a binary layer
   inside a float network costs);
-- ``binary_kernel``: packed in, int32 dot products out (the XNOR-popcount
-  kernel alone), also reported as a fraction of the popcount roofline;
+- ``binary_kernel``: packed in, int32 dot products out into a preallocated
+  array (the XNOR-popcount kernel alone), also reported as a fraction of the
+  popcount roofline;
 - ``torch_channels_last`` / ``torch_default``: torch fp32 ``conv2d`` (oneDNN)
   with channels_last and with the default NCHW layout, ``linear`` for dense.
   Speedups are quoted against the faster of the two (the strongest baseline).
@@ -94,12 +95,14 @@ def layer_functions(case: LayerCase, threads: int, seed: int = 0) -> dict[str, C
     torch_w = torch.from_numpy(w).permute(0, 3, 1, 2).contiguous()
     torch_x = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()
     if case.is_conv:
+        kernel_out = np.empty((case.batch, case.height, case.width, case.out_channels), np.int32)
+
         def binary_e2e() -> object:
             return kernels.bconv2d(kernels.pack(x, threads), weights, case.channels, scale=scale, bias=bias,
                                    threads=threads)
 
         def binary_kernel() -> object:
-            return kernels.bconv2d(x_packed, weights, case.channels, output="int32", threads=threads)
+            return kernels.bconv2d(x_packed, weights, case.channels, output="int32", threads=threads, out=kernel_out)
 
         x_last, w_last = torch_x.to(memory_format=torch.channels_last), torch_w.to(memory_format=torch.channels_last)
         padding = case.kernel // 2
@@ -113,6 +116,7 @@ def layer_functions(case: LayerCase, threads: int, seed: int = 0) -> dict[str, C
                 return torch.nn.functional.conv2d(torch_x, torch_w, padding=padding)
     else:
         x2, xp2 = x.reshape(case.batch, case.channels), x_packed.reshape(case.batch, -1)
+        kernel_out = np.empty((case.batch, case.out_channels), np.int32)
         tx, tw = torch.from_numpy(x2), torch.from_numpy(w.reshape(case.out_channels, case.channels))
 
         def binary_e2e() -> object:
@@ -120,7 +124,7 @@ def layer_functions(case: LayerCase, threads: int, seed: int = 0) -> dict[str, C
                                   threads=threads)
 
         def binary_kernel() -> object:
-            return kernels.bdense(xp2, weights, case.channels, output="int32", threads=threads)
+            return kernels.bdense(xp2, weights, case.channels, output="int32", threads=threads, out=kernel_out)
 
         def torch_channels_last() -> object:  # dense has no layout choice: both are linear()
             with torch.inference_mode():
