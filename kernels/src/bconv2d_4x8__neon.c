@@ -77,17 +77,14 @@ void bnn_bconv2d_row_4x8__neon(const bnn_conv_ctx *ctx, int32_t n, int32_t oy, i
 }
 
 /* Sign packing: compare 4 floats with zero per step, collect lane bits. */
-int bnn_pack_f32__neon(const float *x, size_t rows, size_t channels, uint64_t *out, int threads) {
+int bnn_pack_f32__neon(const float *x, size_t rows, size_t channels, uint64_t *out) {
     const size_t words = (channels + 63) / 64, full = channels / 4;
-    const int64_t nrows = (int64_t)rows;
-    int nan_found = 0;
-    BNN_PARALLEL_FOR
-    for (int64_t r = 0; r < nrows; r++) {
-        const float *src = x + (size_t)r * channels;
-        uint64_t *dst = out + (size_t)r * words;
-        const uint32x4_t weights = {1u, 2u, 4u, 8u};
-        uint32x4_t unordered = vdupq_n_u32(0);
-        int tail_nan = 0;
+    const uint32x4_t weights = {1u, 2u, 4u, 8u};
+    uint32x4_t unordered = vdupq_n_u32(0);
+    int tail_nan = 0;
+    for (size_t r = 0; r < rows; r++) {
+        const float *src = x + r * channels;
+        uint64_t *dst = out + r * words;
         for (size_t w = 0; w < words; w++) dst[w] = 0;
         for (size_t q = 0; q < full; q++) {
             const float32x4_t v = vld1q_f32(src + q * 4);
@@ -100,14 +97,8 @@ int bnn_pack_f32__neon(const float *x, size_t rows, size_t channels, uint64_t *o
             tail_nan |= src[c] != src[c];
             dst[c / 64] |= (uint64_t)(src[c] < 0.0f) << (c % 64);
         }
-        if (vmaxvq_u32(unordered) || tail_nan) {
-#ifdef _OPENMP
-#pragma omp atomic write
-#endif
-            nan_found = 1;
-        }
     }
-    return nan_found ? BNN_ENAN : BNN_OK;
+    return vmaxvq_u32(unordered) || tail_nan ? BNN_ENAN : BNN_OK;
 }
 
 uint64_t bnn_roofline__neon(uint64_t iterations) {

@@ -162,9 +162,30 @@ static int clamp_threads(int threads) {
 
 /* ---- pack ---- */
 
+int bnn_pack_rows(const float *x, size_t rows, size_t channels, uint64_t *out) {
+    return isa_table[bnn_get_isa()].pack(x, rows, channels, out);
+}
+
 int bnn_pack_f32(const float *x, size_t rows, size_t channels, uint64_t *out, int threads) {
     if (!x || !out || channels == 0) return BNN_EINVAL;
-    return isa_table[bnn_get_isa()].pack(x, rows, channels, out, clamp_threads(threads));
+    threads = clamp_threads(threads);
+    if (threads == 1 || rows < 2) return bnn_pack_rows(x, rows, channels, out);
+    /* one contiguous block of rows per thread */
+    const size_t words = (channels + 63) / 64, block = (rows + (size_t)threads - 1) / (size_t)threads;
+    int nan_found = 0;
+    BNN_PARALLEL_FOR
+    for (int t = 0; t < threads; t++) {
+        const size_t first = (size_t)t * block;
+        if (first >= rows) continue;
+        const size_t count = rows - first < block ? rows - first : block;
+        if (bnn_pack_rows(x + first * channels, count, channels, out + first * words) == BNN_ENAN) {
+#ifdef _OPENMP
+#pragma omp atomic write
+#endif
+            nan_found = 1;
+        }
+    }
+    return nan_found ? BNN_ENAN : BNN_OK;
 }
 
 /* ---- weights ---- */

@@ -71,12 +71,13 @@ static inline int bnn_col_on_border(const bnn_conv_shape *s, int32_t ox) {
     return ix < 0 || ix + s->kernel_w > s->in_w;
 }
 
-/* corr[j] = sum over taps of (oy, ox) outside the input of tap_plus_one[t][o0 + j]:
- * what the padded (+1) taps added, to be subtracted for zero padding. */
+/* corr[j] = sum over taps of (oy, ox) outside the input of tap_plus_one[t][o0 + j]
+ * for j < count (entries up to BNN_GROUP are zeroed): what the padded (+1)
+ * taps added, to be subtracted for zero padding. */
 static inline void bnn_border_correction(const bnn_conv_ctx *ctx, int32_t oy, int32_t ox, int32_t o0,
-                                         int32_t count, int32_t *corr) {
+                                         int32_t count, int32_t corr[BNN_GROUP]) {
     const bnn_conv_shape *s = ctx->shape;
-    for (int32_t j = 0; j < count; j++) corr[j] = 0;
+    for (int32_t j = 0; j < BNN_GROUP; j++) corr[j] = 0; /* fixed size: vector stores, not rep stos */
     for (int32_t ky = 0; ky < s->kernel_h; ky++) {
         int32_t iy = oy * s->stride_h - s->pad_top + ky;
         int row_out = iy < 0 || iy >= s->in_h;
@@ -138,12 +139,16 @@ static inline void bnn_finish_pixel(const bnn_conv_ctx *ctx, int32_t n, int32_t 
     bnn_emit_pixel(ctx->out, s->out_channels, pixel, o0, count, dot);
 }
 
+/* The current ISA's serial sign packer (for callers already inside a parallel loop). */
+int bnn_pack_rows(const float *x, size_t rows, size_t channels, uint64_t *out);
+
 /* ---- per-ISA kernels ---- */
-typedef int (*bnn_pack_fn)(const float *x, size_t rows, size_t channels, uint64_t *out, int threads);
+/* Sign packing of `rows` rows, serial (bnn_pack_f32 splits rows across threads). */
+typedef int (*bnn_pack_fn)(const float *x, size_t rows, size_t channels, uint64_t *out);
 typedef void (*bnn_conv_row_fn)(const bnn_conv_ctx *ctx, int32_t n, int32_t oy, int32_t g);
 typedef uint64_t (*bnn_roofline_fn)(uint64_t iterations);
 
-int bnn_pack_f32__scalar(const float *x, size_t rows, size_t channels, uint64_t *out, int threads);
+int bnn_pack_f32__scalar(const float *x, size_t rows, size_t channels, uint64_t *out);
 int bnn_bconv2d__scalar(const bnn_conv_shape *s, const uint64_t *x, const uint64_t *w, const bnn_output *out,
                         int threads);
 uint64_t bnn_roofline__scalar(uint64_t iterations);
@@ -151,11 +156,11 @@ uint64_t bnn_roofline__scalar(uint64_t iterations);
 
 #if defined(__x86_64__) || defined(__i386__)
 #define BNN_HAVE_X86 1
-int bnn_pack_f32__avx2(const float *x, size_t rows, size_t channels, uint64_t *out, int threads);
+int bnn_pack_f32__avx2(const float *x, size_t rows, size_t channels, uint64_t *out);
 void bnn_bconv2d_row_4x8__avx2(const bnn_conv_ctx *ctx, int32_t n, int32_t oy, int32_t g);
 uint64_t bnn_roofline__avx2(uint64_t iterations);
 #define BNN_ROOFLINE_BITS_AVX2 (4 * 256)
-int bnn_pack_f32__avx512(const float *x, size_t rows, size_t channels, uint64_t *out, int threads);
+int bnn_pack_f32__avx512(const float *x, size_t rows, size_t channels, uint64_t *out);
 void bnn_bconv2d_row_3x64__avx512vpopcnt(const bnn_conv_ctx *ctx, int32_t n, int32_t oy, int32_t g);
 uint64_t bnn_roofline__avx512vpopcnt(uint64_t iterations);
 #define BNN_ROOFLINE_BITS_AVX512 (8 * 512)
@@ -163,7 +168,7 @@ uint64_t bnn_roofline__avx512vpopcnt(uint64_t iterations);
 
 #if defined(__aarch64__)
 #define BNN_HAVE_NEON 1
-int bnn_pack_f32__neon(const float *x, size_t rows, size_t channels, uint64_t *out, int threads);
+int bnn_pack_f32__neon(const float *x, size_t rows, size_t channels, uint64_t *out);
 void bnn_bconv2d_row_4x8__neon(const bnn_conv_ctx *ctx, int32_t n, int32_t oy, int32_t g);
 uint64_t bnn_roofline__neon(uint64_t iterations);
 #define BNN_ROOFLINE_BITS_NEON (4 * 128)

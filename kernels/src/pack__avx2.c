@@ -8,16 +8,13 @@
 #include <immintrin.h>
 #include "internal.h"
 
-int bnn_pack_f32__avx2(const float *x, size_t rows, size_t channels, uint64_t *out, int threads) {
+int bnn_pack_f32__avx2(const float *x, size_t rows, size_t channels, uint64_t *out) {
     const size_t words = (channels + 63) / 64, full = channels / 8;
-    const int64_t nrows = (int64_t)rows;
-    int nan_found = 0;
-    BNN_PARALLEL_FOR
-    for (int64_t r = 0; r < nrows; r++) {
-        const float *src = x + (size_t)r * channels;
-        uint64_t *dst = out + (size_t)r * words;
-        const __m256 zero = _mm256_setzero_ps();
-        int unordered = 0;
+    const __m256 zero = _mm256_setzero_ps();
+    int unordered = 0;
+    for (size_t r = 0; r < rows; r++) {
+        const float *src = x + r * channels;
+        uint64_t *dst = out + r * words;
         for (size_t w = 0; w < words; w++) dst[w] = 0;
         for (size_t q = 0; q < full; q++) {
             const __m256 v = _mm256_loadu_ps(src + q * 8);
@@ -29,14 +26,8 @@ int bnn_pack_f32__avx2(const float *x, size_t rows, size_t channels, uint64_t *o
             unordered |= src[c] != src[c];
             dst[c / 64] |= (uint64_t)(src[c] < 0.0f) << (c % 64);
         }
-        if (unordered) {
-#ifdef _OPENMP
-#pragma omp atomic write
-#endif
-            nan_found = 1;
-        }
     }
-    return nan_found ? BNN_ENAN : BNN_OK;
+    return unordered ? BNN_ENAN : BNN_OK;
 }
 #if defined(__clang__)
 #pragma clang attribute pop

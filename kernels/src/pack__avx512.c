@@ -9,16 +9,13 @@
 #include <immintrin.h>
 #include "internal.h"
 
-int bnn_pack_f32__avx512(const float *x, size_t rows, size_t channels, uint64_t *out, int threads) {
+int bnn_pack_f32__avx512(const float *x, size_t rows, size_t channels, uint64_t *out) {
     const size_t words = (channels + 63) / 64;
-    const int64_t nrows = (int64_t)rows;
-    int nan_found = 0;
-    BNN_PARALLEL_FOR
-    for (int64_t r = 0; r < nrows; r++) {
-        const float *src = x + (size_t)r * channels;
-        uint64_t *dst = out + (size_t)r * words;
-        const __m512 zero = _mm512_setzero_ps();
-        __mmask16 unordered = 0;
+    const __m512 zero = _mm512_setzero_ps();
+    __mmask16 unordered = 0;
+    for (size_t r = 0; r < rows; r++) {
+        const float *src = x + r * channels;
+        uint64_t *dst = out + r * words;
         for (size_t w = 0; w < words; w++) {
             uint64_t word = 0;
             for (size_t q = 0; q < 4; q++) {
@@ -32,14 +29,8 @@ int bnn_pack_f32__avx512(const float *x, size_t rows, size_t channels, uint64_t 
             }
             dst[w] = word;
         }
-        if (unordered) {
-#ifdef _OPENMP
-#pragma omp atomic write
-#endif
-            nan_found = 1;
-        }
     }
-    return nan_found ? BNN_ENAN : BNN_OK;
+    return unordered ? BNN_ENAN : BNN_OK;
 }
 #if defined(__clang__)
 #pragma clang attribute pop

@@ -5,10 +5,9 @@
 
 /* Bit c of the packed row is 1 (meaning -1) iff x[c] < 0.  -0.0 packs as +1,
  * matching sign(0) = +1; NaN is rejected. */
-int bnn_pack_f32__scalar(const float *x, size_t rows, size_t channels, uint64_t *out, int threads) {
+int bnn_pack_f32__scalar(const float *x, size_t rows, size_t channels, uint64_t *out) {
     const size_t words = (channels + 63) / 64;
     int status = BNN_OK;
-    (void)threads;
     for (size_t r = 0; r < rows; r++) {
         const float *src = x + r * channels;
         uint64_t *dst = out + r * words;

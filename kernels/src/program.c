@@ -78,9 +78,9 @@ typedef struct float_conv_geometry {
  * AVX2 one, four xmm in the baseline; the kernels already require GCC or clang. */
 typedef float lanes16 __attribute__((vector_size(FC_LANES * sizeof(float))));
 
-BNN_FLOAT_CLONES
-static void float_conv_tile(const float_conv_geometry *g, const float *origin, const float *w, int32_t o0,
-                            float out[FC_PIXELS][FC_LANES]) {
+/* acc[p] = sum over taps of image[tap offset + p * stride] * w[tap][o0 .. o0+16), p < FC_PIXELS. */
+BNN_INLINE void float_conv_tile(const float_conv_geometry *g, const float *origin, const float *w, int32_t o0,
+                                lanes16 acc[FC_PIXELS]) {
     const ptrdiff_t step = g->s->stride_w;
     lanes16 acc0 = {0}, acc1 = {0}, acc2 = {0}, acc3 = {0}; /* FC_PIXELS named registers */
     for (int32_t t = 0; t < g->taps; t++) {
@@ -92,32 +92,47 @@ static void float_conv_tile(const float_conv_geometry *g, const float *origin, c
         acc2 += x[2 * step] * weights;
         acc3 += x[3 * step] * weights;
     }
-    memcpy(out[0], &acc0, sizeof acc0);
-    memcpy(out[1], &acc1, sizeof acc1);
-    memcpy(out[2], &acc2, sizeof acc2);
-    memcpy(out[3], &acc3, sizeof acc3);
+    acc[0] = acc0;
+    acc[1] = acc1;
+    acc[2] = acc2;
+    acc[3] = acc3;
 }
 
-/* y[j] = scale[j] * (acc[j] + conv_bias[j]) + shift[j] for j < count. */
+/* One output row of float results, [out_w][out_channels]: every tile of
+ * FC_PIXELS pixels x 16 channels, y = scale * (acc + conv_bias) + shift.
+ * scale, conv_bias and shift are padded to o_pad by the caller. */
 BNN_FLOAT_CLONES
-static void affine(const float *acc, const float *scale, const float *conv_bias, const float *shift, int32_t count,
-                   float *y) {
-    for (int32_t j = 0; j < count; j++) y[j] = scale[j] * (acc[j] + conv_bias[j]) + shift[j];
+static void float_conv_row(const float_conv_geometry *g, const float *image, const float *w, const float *scale,
+                           const float *conv_bias, const float *shift, int32_t oy, float *row) {
+    const bnn_conv_shape *s = g->s;
+    for (int32_t ox = 0; ox < s->out_w; ox += FC_PIXELS) {
+        const int32_t pixels = s->out_w - ox < FC_PIXELS ? s->out_w - ox : FC_PIXELS;
+        const float *origin = image + (size_t)oy * s->stride_h * g->wp + (size_t)ox * s->stride_w;
+        for (int32_t o0 = 0; o0 < s->out_channels; o0 += FC_LANES) {
+            lanes16 acc[FC_PIXELS], a, b, c;
+            float_conv_tile(g, origin, w, o0, acc);
+            memcpy(&a, scale + o0, sizeof a);
+            memcpy(&b, conv_bias + o0, sizeof b);
+            memcpy(&c, shift + o0, sizeof c);
+            const int32_t count = s->out_channels - o0 < FC_LANES ? s->out_channels - o0 : FC_LANES;
+            for (int32_t p = 0; p < pixels; p++) {
+                const lanes16 y = a * (acc[p] + b) + c;
+                float *dst = row + (size_t)(ox + p) * s->out_channels + o0;
+                if (count == FC_LANES) {
+                    memcpy(dst, &y, sizeof y); /* one vector store */
+                } else {
+                    for (int32_t j = 0; j < count; j++) dst[j] = y[j];
+                }
+            }
+        }
+    }
 }
 
-typedef int32_t lanes16i __attribute__((vector_size(FC_LANES * sizeof(int32_t))));
-
-/* Bit j set where y[j] < 0, for all 16 lanes (lanes past the channel count are masked by the caller). */
-BNN_FLOAT_CLONES
-static uint64_t negative_bits(const float *y) {
-    static const lanes16i powers = {1 << 0, 1 << 1, 1 << 2, 1 << 3, 1 << 4, 1 << 5, 1 << 6, 1 << 7,
-                                    1 << 8, 1 << 9, 1 << 10, 1 << 11, 1 << 12, 1 << 13, 1 << 14, 1 << 15};
-    lanes16 v;
-    memcpy(&v, y, sizeof v);
-    const lanes16i selected = (v < 0.0f) & powers;
-    int32_t bits = 0;
-    for (int j = 0; j < FC_LANES; j++) bits |= selected[j];
-    return (uint64_t)(uint32_t)bits;
+/* A copy of v[0..count) padded with zeros to `padded` entries. */
+static float *padded_copy(const float *v, int32_t count, int32_t padded) {
+    float *copy = calloc((size_t)padded, sizeof(float));
+    if (copy) memcpy(copy, v, (size_t)count * sizeof(float));
+    return copy;
 }
 
 static int float_conv(const bnn_op *op, const bnn_conv_shape *s, const float *x, void *out, int threads) {
@@ -131,10 +146,13 @@ static int float_conv(const bnn_op *op, const bnn_conv_shape *s, const float *x,
     const size_t plane = (size_t)g.hp * g.wp, image_size = (size_t)s->channels * plane;
     float *padded = calloc((size_t)s->batch * image_size, sizeof(float));
     ptrdiff_t *offsets = malloc((size_t)g.taps * sizeof(ptrdiff_t));
-    if (!padded || !offsets) {
-        free(padded);
-        free(offsets);
-        return BNN_ENOMEM;
+    float *scale = padded_copy(t->scale, s->out_channels, g.o_pad);
+    float *conv_bias = padded_copy(op->float_bias, s->out_channels, g.o_pad);
+    float *shift = padded_copy(t->bias, s->out_channels, g.o_pad);
+    int status = BNN_OK;
+    if (!padded || !offsets || !scale || !conv_bias || !shift) {
+        status = BNN_ENOMEM;
+        goto done;
     }
     for (int32_t ky = 0; ky < s->kernel_h; ky++)
         for (int32_t kx = 0; kx < s->kernel_w; kx++)
@@ -149,38 +167,38 @@ static int float_conv(const bnn_op *op, const bnn_conv_shape *s, const float *x,
                        x + (((size_t)n * s->channels + c) * s->in_h + iy) * s->in_w, (size_t)cols * sizeof(float));
             }
     const int32_t rows = s->batch * s->out_h, out_words = bnn_words(s->out_channels);
+    const int packed = t->kind == BNN_OUTPUT_PACKED;
+    int failure = BNN_OK; /* BNN_ENOMEM or BNN_ENAN from any row */
     BNN_PARALLEL_FOR
     for (int32_t r = 0; r < rows; r++) {
         const int32_t n = r / s->out_h, oy = r % s->out_h;
-        float acc[FC_PIXELS][FC_LANES];
-        for (int32_t ox = 0; ox < s->out_w; ox += FC_PIXELS) {
-            const int32_t pixels = s->out_w - ox < FC_PIXELS ? s->out_w - ox : FC_PIXELS;
-            uint64_t words[FC_PIXELS] = {0};
-            for (int32_t o0 = 0; o0 < s->out_channels; o0 += FC_LANES) {
-                const float *origin = padded + n * image_size + (size_t)oy * s->stride_h * g.wp + (size_t)ox * s->stride_w;
-                float_conv_tile(&g, origin, op->float_weights, o0, acc);
-                const int32_t count = s->out_channels - o0 < FC_LANES ? s->out_channels - o0 : FC_LANES;
-                for (int32_t p = 0; p < pixels; p++) {
-                    const size_t pixel = ((size_t)n * s->out_h + oy) * s->out_w + ox + p;
-                    float y[FC_LANES] = {0};
-                    affine(acc[p], t->scale + o0, op->float_bias + o0, t->bias + o0, count, y);
-                    if (t->kind == BNN_OUTPUT_FLOAT32) {
-                        memcpy((float *)out + pixel * s->out_channels + o0, y, (size_t)count * sizeof(float));
-                        continue;
-                    }
-                    const uint64_t valid = count == FC_LANES ? 0xFFFFu : ((uint64_t)1 << count) - 1;
-                    words[p] |= (negative_bits(y) & valid) << (o0 % 64);
-                    if ((o0 + FC_LANES) % 64 == 0 || o0 + FC_LANES >= s->out_channels) {
-                        ((uint64_t *)out)[pixel * out_words + o0 / 64] = words[p];
-                        words[p] = 0;
-                    }
-                }
+        const size_t row_values = (size_t)s->out_w * s->out_channels;
+        /* packed output: the row goes through a float scratch row and the ISA's sign packer */
+        float *row = packed ? malloc(row_values * sizeof(float)) : (float *)out + (size_t)r * row_values;
+        int row_status = row ? BNN_OK : BNN_ENOMEM;
+        if (row) {
+            float_conv_row(&g, padded + n * image_size, op->float_weights, scale, conv_bias, shift, oy, row);
+            if (packed) {
+                row_status = bnn_pack_rows(row, (size_t)s->out_w, (size_t)s->out_channels,
+                                           (uint64_t *)out + (size_t)r * s->out_w * out_words);
+                free(row);
             }
         }
+        if (row_status != BNN_OK) {
+#ifdef _OPENMP
+#pragma omp atomic write
+#endif
+            failure = row_status;
+        }
     }
+    status = failure;
+done:
     free(padded);
     free(offsets);
-    return BNN_OK;
+    free(scale);
+    free(conv_bias);
+    free(shift);
+    return status;
 }
 
 /* ---- float dense layer (classifier), float or packed +-1 input ---- */
