@@ -19,50 +19,66 @@
 #define TILE_PIXELS 3
 #endif
 
-/* Write the accumulated mismatch counts of one pixel through the output transform. */
-BNN_INLINE void emit_pixel(const bnn_conv_ctx *ctx, const __m512i *mismatches, const int NV, int32_t oy,
-                           int32_t ox, size_t pixel, int32_t g) {
+/* Write the accumulated mismatch counts of MR pixels through the output
+ * transform.  Vectors are the outer loop so each channel vector's scale, bias
+ * or threshold is loaded once per tile, not once per pixel. */
+BNN_INLINE void emit_tile(const bnn_conv_ctx *ctx, __m512i acc[][BNN_GROUP / BNN_LANES], const int MR, const int NV,
+                          int32_t oy, int32_t ox, size_t pixel, int32_t g) {
     const bnn_conv_shape *s = ctx->shape;
     const bnn_output *out = ctx->out;
     const int32_t o0 = g * BNN_GROUP;
     const int32_t count = s->out_channels - o0 < BNN_GROUP ? s->out_channels - o0 : BNN_GROUP;
-    int32_t corr[BNN_GROUP];
-    const int border = ctx->zero_pad_fix && (bnn_row_on_border(s, oy) || bnn_col_on_border(s, ox));
-    if (border) bnn_border_correction(ctx, oy, ox, o0, count, corr);
+    int32_t corr[TILE_PIXELS][BNN_GROUP];
+    int border[TILE_PIXELS];
+    for (int m = 0; m < MR; m++) {
+        border[m] = ctx->zero_pad_fix && (bnn_row_on_border(s, oy) || bnn_col_on_border(s, ox + m));
+        if (border[m]) bnn_border_correction(ctx, oy, ox + m, o0, count, corr[m]);
+    }
     const __m512i k_total = _mm512_set1_epi64(ctx->k_total);
     const size_t base = pixel * (size_t)s->out_channels + (size_t)o0;
-    uint64_t word = 0;
+    uint64_t word[TILE_PIXELS] = {0};
     for (int v = 0; v < NV; v++) {
         const int32_t left = count - v * BNN_LANES;
         const __mmask8 lanes = left >= BNN_LANES ? (__mmask8)0xFF : (__mmask8)((1u << left) - 1u);
-        __m256i dot = _mm512_cvtepi64_epi32(_mm512_sub_epi64(k_total, _mm512_slli_epi64(mismatches[v], 1)));
-        if (border) dot = _mm256_sub_epi32(dot, _mm256_maskz_loadu_epi32(lanes, corr + v * BNN_LANES));
         const int32_t o = o0 + v * BNN_LANES;
+        __m256i dot[TILE_PIXELS];
+        for (int m = 0; m < MR; m++) {
+            dot[m] = _mm512_cvtepi64_epi32(_mm512_sub_epi64(k_total, _mm512_slli_epi64(acc[m][v], 1)));
+            if (border[m]) dot[m] = _mm256_sub_epi32(dot[m], _mm256_maskz_loadu_epi32(lanes, corr[m] + v * BNN_LANES));
+        }
         switch (out->kind) {
         case BNN_OUTPUT_INT32:
-            _mm256_mask_storeu_epi32((int32_t *)out->data + base + v * BNN_LANES, lanes, dot);
+            for (int m = 0; m < MR; m++)
+                _mm256_mask_storeu_epi32((int32_t *)out->data + base + (size_t)m * s->out_channels + v * BNN_LANES,
+                                         lanes, dot[m]);
             break;
         case BNN_OUTPUT_FLOAT32: {
             const __m256 scale = _mm256_maskz_loadu_ps(lanes, out->scale + o);
             const __m256 bias = _mm256_maskz_loadu_ps(lanes, out->bias + o);
-            const __m256 y = _mm256_add_ps(_mm256_mul_ps(scale, _mm256_cvtepi32_ps(dot)), bias);
-            _mm256_mask_storeu_ps((float *)out->data + base + v * BNN_LANES, lanes, y);
+            for (int m = 0; m < MR; m++) {
+                const __m256 y = _mm256_add_ps(_mm256_mul_ps(scale, _mm256_cvtepi32_ps(dot[m])), bias);
+                _mm256_mask_storeu_ps((float *)out->data + base + (size_t)m * s->out_channels + v * BNN_LANES,
+                                      lanes, y);
+            }
             break;
         }
         default: {
             const __m256i thr = _mm256_maskz_loadu_epi32(lanes, out->threshold + o);
             const __m128i neg_bytes = _mm_maskz_loadu_epi8((__mmask16)lanes, out->negative + o);
             const __mmask8 neg = (__mmask8)_mm_test_epi8_mask(neg_bytes, neg_bytes);
-            const __mmask8 below = _mm256_cmplt_epi32_mask(dot, thr);
-            const __mmask8 above = _mm256_cmpgt_epi32_mask(dot, thr);
-            const __mmask8 bits = (__mmask8)(((below & ~neg) | (above & neg)) & lanes);
-            word |= (uint64_t)bits << (v * BNN_LANES);
+            for (int m = 0; m < MR; m++) {
+                const __mmask8 below = _mm256_cmplt_epi32_mask(dot[m], thr);
+                const __mmask8 above = _mm256_cmpgt_epi32_mask(dot[m], thr);
+                const __mmask8 bits = (__mmask8)(((below & ~neg) | (above & neg)) & lanes);
+                word[m] |= (uint64_t)bits << (v * BNN_LANES);
+            }
             break;
         }
         }
     }
     if (out->kind == BNN_OUTPUT_PACKED)
-        ((uint64_t *)out->data)[pixel * (size_t)bnn_words(s->out_channels) + (size_t)g] = word;
+        for (int m = 0; m < MR; m++)
+            ((uint64_t *)out->data)[(pixel + (size_t)m) * (size_t)bnn_words(s->out_channels) + (size_t)g] = word[m];
 }
 
 /* MR pixels x NV vectors: accumulate popcount(x ^ w) over every tap and word, then emit. */
@@ -91,7 +107,7 @@ BNN_INLINE void tile(const bnn_conv_ctx *ctx, const uint64_t *x, const uint64_t 
         }
     }
     const size_t pixel = ((size_t)n * s->out_h + oy) * s->out_w + ox;
-    for (int m = 0; m < MR; m++) emit_pixel(ctx, acc[m], NV, oy, ox + m, pixel + m, g);
+    emit_tile(ctx, acc, MR, NV, oy, ox, pixel, g);
 }
 
 typedef void (*tile_fn)(const bnn_conv_ctx *, const uint64_t *, const uint64_t *, int32_t, int32_t, int32_t,
