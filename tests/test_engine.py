@@ -171,3 +171,24 @@ def test_small_trained_model_agrees_on_every_image(name: str) -> None:
     assert result.torch_accuracy > 40  # it learned something (chance is 10): the thresholds are not trivial
     assert result.identical_predictions == result.images, result.disagreements
     assert result.engine_accuracy == result.torch_accuracy
+
+
+def test_compile_command_checks_a_checkpoint_on_the_test_set(tmp_path, capsys) -> None:
+    from pathlib import Path
+
+    from bnnbench.cli import main
+    from bnnbench.training.checkpoint import save_checkpoint
+
+    model = random_model("sfc", seed=9)
+    path = save_checkpoint(tmp_path / "sfc.pt", model, model_name="sfc", float_twin=False, options={})
+    shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+    report = tmp_path / "agreement.json"
+    assert main(["compile", str(path), "--data-dir", str(shared), "--out", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert "binary conv/dense" in out and "of 10000 predictions identical" in out
+    import json
+
+    result = json.loads(report.read_text())
+    assert result["images"] == 10000 and result["identical_fraction"] >= 0.9999
+    assert main(["compile", str(tmp_path / "missing.pt")]) == 2
+    assert "no such checkpoint file" in capsys.readouterr().err
