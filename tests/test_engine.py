@@ -192,3 +192,15 @@ def test_compile_command_checks_a_checkpoint_on_the_test_set(tmp_path, capsys) -
     assert result["images"] == 10000 and result["identical_fraction"] >= 0.9999
     assert main(["compile", str(tmp_path / "missing.pt")]) == 2
     assert "no such checkpoint file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("reading", ["map", "sample"])
+def test_binarized_pbnet_compiles_and_agrees(reading: str) -> None:
+    torch.manual_seed(0)
+    network = models.binarize(models.create("pbnet"), reading, generator=torch.Generator().manual_seed(1))
+    randomize_batch_norms(network, seed=2)
+    compiled = engine.compile(network, models.create("mnist-bnn").input_shape)
+    x = torch.randn(64, 1, 28, 28, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        expected = network(x)
+    torch.testing.assert_close(compiled(x), expected, rtol=1e-4, atol=1e-4)
