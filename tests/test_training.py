@@ -65,6 +65,18 @@ def test_short_training_learns_and_writes_outputs(small_mnist, tmp_path):
         assert float(layer.weight.detach().abs().max()) <= 1.0  # latent weights stayed clipped
 
 
+def test_bn_reestimation_after_each_epoch_saves_exact_statistics(small_mnist, tmp_path):
+    tiny = DataSplits(small_mnist.train_x[:300], small_mnist.train_y[:300], small_mnist.val_x[:100],
+                      small_mnist.val_y[:100], small_mnist.test_x[:100], small_mnist.test_y[:100], small_mnist.source)
+    config = TrainConfig(model="sfc", epochs=1, bn_reestimate=200)
+    result = train(config, tmp_path, data=tiny, progress=False, log=quiet)
+    saved = load_checkpoint(result.checkpoint).model
+    with torch.no_grad():
+        pre_activations = saved.fc1(saved.flatten(tiny.train_x[:200]))
+    assert torch.allclose(saved.bn1.running_mean, pre_activations.mean(0), atol=1e-4)
+    assert torch.allclose(saved.bn1.running_var, pre_activations.var(0), rtol=1e-4)
+
+
 def test_pbnet_training_learns_and_its_readings_evaluate(small_mnist, tmp_path):
     config = TrainConfig(model="pbnet", epochs=1, batch_size=50, lr=1e-2, seed=1)
     result = train(config, tmp_path, data=small_mnist, progress=False, log=quiet)
@@ -156,6 +168,7 @@ def test_train_config_validation_and_schedule():
         ({"optimizer": "bop"}, "optimizer"),
         ({"lr": -1.0}, "lr"),
         ({"weight_decay": -1e-4}, "weight_decay"),
+        ({"bn_reestimate": 1}, "bn_reestimate"),
         ({"model": "vgg"}, "unknown model"),
     ]:
         with pytest.raises(ValueError, match=message):

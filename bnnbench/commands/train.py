@@ -49,6 +49,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--lr-final", type=float, default=None, help="last epoch's rate (exponential)")
     parser.add_argument("--schedule", choices=("exponential", "plateau", "constant"), default="exponential")
     parser.add_argument("--weight-decay", type=float, default=0.0, help="L2 penalty (default 0)")
+    parser.add_argument(
+        "--bn-reestimate",
+        type=int,
+        default=0,
+        metavar="N",
+        help="recompute batch-norm statistics on N training images after each epoch (default: off)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--train-subset", type=int, default=None, help="use only the first N training images")
@@ -73,6 +80,8 @@ def canonical_command(args: argparse.Namespace, out: str) -> str:
     words += ["--schedule", args.schedule]
     if args.weight_decay:
         words += ["--weight-decay", repr(args.weight_decay)]
+    if args.bn_reestimate:
+        words += ["--bn-reestimate", str(args.bn_reestimate)]
     words += ["--seed", str(args.seed), "--threads", str(args.threads)]
     for flag, value in (("--train-subset", args.train_subset), ("--init-from", args.init_from), ("--data-dir", args.data_dir)):
         if value is not None:
@@ -108,6 +117,7 @@ def _handle(args: argparse.Namespace) -> int:
         lr_final=args.lr_final,
         schedule=args.schedule,
         weight_decay=args.weight_decay,
+        bn_reestimate=args.bn_reestimate,
         seed=args.seed,
         threads=args.threads,
         train_subset=args.train_subset,

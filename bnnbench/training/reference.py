@@ -62,6 +62,7 @@ RECIPES: tuple[Recipe, ...] = (
         "98.64-99.13 (paper); 98.3 (reproduction)",
         99.0,
         reading="map",
+        evaluate_args=("--export-map", "{runs}/pbnet/map.pt"),
     ),
     Recipe(
         "pbnet-s-16 ensemble",
@@ -143,8 +144,9 @@ def evaluate_command(recipe: Recipe, runs: str) -> list[str] | None:
     """The ``bnnbench evaluate`` command of a PBNet recipe (None for the others)."""
     if recipe.reading == "model":
         return None
+    args = [a.replace("{runs}", runs) for a in recipe.evaluate_args]
     return [
-        "bnnbench", "evaluate", f"{runs}/{recipe.run}/checkpoint.pt", *recipe.evaluate_args,
+        "bnnbench", "evaluate", f"{runs}/{recipe.run}/checkpoint.pt", *args,
         "--seed", "0", "--threads", "1", "--data-dir", DATA_DIR,
     ]
 

@@ -5,7 +5,13 @@ learning rate decayed exponentially from ``lr`` to ``lr_final`` over the run
 (Courbariaux et al. 2016 section 2.5, decay per epoch) or halved when the
 validation accuracy stops improving (``schedule="plateau"``), latent weights
 clipped after every step (``optimizer="bop"`` instead flips binary weights with
-Bop, Helwegen et al. 2019). Model selection uses the validation split only: the
+Bop, Helwegen et al. 2019). With ``bn_reestimate=N`` the batch-norm running
+statistics are recomputed exactly on the first N training images after every
+epoch, so that validation, the saved checkpoint and the final test all use
+statistics of the weights being saved rather than a running average over
+recent steps, across which a binary network's signs keep flipping (a BNN's
+accuracy is sensitive to them: every sign activation is a threshold set by
+its batch norm). Model selection uses the validation split only: the
 checkpoint holds the epoch with the best validation accuracy, and the test set
 is evaluated once, on that model, at the end.
 
@@ -42,7 +48,7 @@ from bnnbench.data.atomic import write_text_atomic
 from bnnbench.nn.layers import clip_latent_weights
 from bnnbench.training.bop import Bop
 from bnnbench.training.checkpoint import load_checkpoint, save_checkpoint
-from bnnbench.training.evaluation import evaluate_classifier
+from bnnbench.training.evaluation import evaluate_classifier, reestimate_batchnorm
 from bnnbench.training.plots import plot_training_curves
 from bnnbench.training.progress import ProgressBar
 from bnnbench.training.splits import DataSplits, mnist_splits
@@ -68,6 +74,7 @@ class TrainConfig:
     schedule: str = "exponential"
     momentum: float = 0.9
     weight_decay: float = 0.0
+    bn_reestimate: int = 0
     seed: int = 0
     threads: int = 1
     validation_size: int = 5000
@@ -87,6 +94,10 @@ class TrainConfig:
             (self.optimizer in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}"),
             (self.threads >= 1, f"threads must be >= 1, got {self.threads}"),
             (self.weight_decay >= 0, f"weight_decay must be >= 0, got {self.weight_decay}"),
+            (
+                self.bn_reestimate == 0 or self.bn_reestimate >= 2,
+                f"bn_reestimate must be 0 (off) or >= 2 images, got {self.bn_reestimate}",
+            ),
         ]
         for ok, message in checks:
             if not ok:
@@ -225,6 +236,8 @@ def train(
             seen += len(labels)
             bar.update(loss=loss_sum / seen, acc=100.0 * correct / seen)
         bar.close()
+        if config.bn_reestimate:
+            reestimate_batchnorm(model, data.train_x[: config.bn_reestimate])
         val_loss, val_accuracy = evaluate_classifier(model, data.val_x, data.val_y)
         if plateau is not None:
             plateau.step(val_accuracy)
