@@ -65,3 +65,18 @@ def test_run_rejects_unknown_suite(capsys: pytest.CaptureFixture[str], tmp_path:
     assert main(["run", "--suite", "nope", "--out", str(tmp_path / "r")]) == 2
     assert "unknown suite(s) nope" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_atomic_writes_leave_readable_files_and_no_temporaries(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from bnnbench.files import write_json_atomic
+
+    target = tmp_path / "sub" / "results.json"
+    write_json_atomic(target, {"a": 1})
+    assert json.loads(target.read_text()) == {"a": 1}
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
+    assert [p.name for p in target.parent.iterdir()] == ["results.json"]
