@@ -165,7 +165,7 @@ def test_train_config_validation_and_schedule():
     for bad, message in [
         ({"epochs": 0}, "epochs"),
         ({"schedule": "cosine"}, "schedule"),
-        ({"optimizer": "bop"}, "optimizer"),
+        ({"optimizer": "lamb"}, "optimizer"),
         ({"lr": -1.0}, "lr"),
         ({"weight_decay": -1e-4}, "weight_decay"),
         ({"bn_reestimate": 1}, "bn_reestimate"),
