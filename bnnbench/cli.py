@@ -22,6 +22,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "estimate",
     "explore",
     "compile",
+    "report",
+    "compare",
+    "study",
 )
 
 

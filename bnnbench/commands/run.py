@@ -13,7 +13,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "run", help="run the benchmark suites and write a report",
         description="Run the suites (the environment is always described) and write results.json, "
-        "benchmarks.json (pytest-benchmark format) and report.md.",
+        "benchmarks.json (pytest-benchmark format), report.md, a self-contained index.html and figures/*.png.",
     )
     parser.add_argument("--quick", action="store_true", help="short timing budgets (a few minutes in all)")
     parser.add_argument(
@@ -29,8 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from bnnbench.cli import CommandError
     from bnnbench.environment import usable_cores
-    from bnnbench.files import write_json_atomic, write_text_atomic
-    from bnnbench.report.markdown import render
+    from bnnbench.files import write_json_atomic
+    from bnnbench.report.writer import write_report
     from bnnbench.runner import SUITES, RunOptions, benchmark_file, default_out_dir, run_suites
 
     names = [name.strip() for name in args.suite.split(",") if name.strip()]
@@ -46,13 +46,13 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"--out {out_dir} exists and is not a directory")
     options = RunOptions(quick=args.quick, thread_counts=tuple(sorted({1, all_threads})), out_dir=out_dir)
 
-    def write_report(results: dict) -> None:
+    def write_outputs(results: dict) -> None:
         write_json_atomic(out_dir / "benchmarks.json", benchmark_file(results))
-        write_text_atomic(out_dir / "report.md", render(results))
+        write_report(results, out_dir)
 
-    results = run_suites(["environment", *names], options, on_update=write_report)
+    results = run_suites(["environment", *names], options, on_update=write_outputs)
     failed = [name for name, suite in results["suites"].items() if suite["status"] != "ok"]
-    print(f"report: {out_dir / 'report.md'}")
+    print(f"report: {out_dir / 'report.md'}, {out_dir / 'index.html'}")
     if failed:
         print(f"failed suites: {', '.join(failed)} (see the report)")
         return 1
