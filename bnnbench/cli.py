@@ -24,7 +24,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "compile",
     "report",
     "compare",
-    "study",
 )
 
 
