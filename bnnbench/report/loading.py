@@ -32,8 +32,9 @@ def read_json(path: Path) -> object:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        hint = "; the file looks truncated" if exc.pos >= len(text.rstrip()) else ""
-        raise ResultsError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}){hint}") from None
+        ends_early = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
+        hint = " (the file looks truncated)" if ends_early else ""
+        raise ResultsError(f"{path}: not valid JSON: {exc.msg}: line {exc.lineno} column {exc.colno}{hint}") from None
 
 
 def check_results(data: object, source: Path) -> dict:
