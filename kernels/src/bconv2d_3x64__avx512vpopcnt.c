@@ -85,7 +85,7 @@ BNN_INLINE void emit_tile(const bnn_conv_ctx *ctx, __m512i acc[][BNN_GROUP / BNN
 BNN_INLINE void tile(const bnn_conv_ctx *ctx, const uint64_t *x, const uint64_t *wg, const int MR, const int NV,
                      int32_t n, int32_t oy, int32_t ox, int32_t g) {
     const bnn_conv_shape *s = ctx->shape;
-    const ptrdiff_t pix_step = (ptrdiff_t)s->stride_w * ctx->words;
+    const ptrdiff_t pix_step = bnn_pixel_step(ctx);
     const int32_t words = ctx->words;
     __m512i acc[TILE_PIXELS][BNN_GROUP / BNN_LANES];
     for (int m = 0; m < MR; m++)
@@ -146,8 +146,8 @@ void bnn_bconv2d_row_3x64__avx512vpopcnt(const bnn_conv_ctx *ctx, int32_t n, int
     const bnn_conv_shape *s = ctx->shape;
     const int32_t nv = bnn_group_vectors(s->out_channels, g);
     const uint64_t *wg = bnn_panel_group(ctx, g);
-    const uint64_t *xrow = ctx->x + n * ctx->image_stride + (ptrdiff_t)oy * s->stride_h * ctx->row_stride;
-    const ptrdiff_t pix_step = (ptrdiff_t)s->stride_w * ctx->words;
+    const uint64_t *xrow = bnn_row_input(ctx, n, oy);
+    const ptrdiff_t pix_step = bnn_pixel_step(ctx);
     int32_t ox = 0;
     for (; ox + TILE_PIXELS <= s->out_w; ox += TILE_PIXELS)
         tiles[TILE_PIXELS - 1][nv - 1](ctx, xrow + ox * pix_step, wg, n, oy, ox, g);

@@ -30,7 +30,7 @@ BNN_INLINE __m256i popcount_bytes(__m256i v, __m256i table, __m256i low4) {
 BNN_INLINE void tile(const bnn_conv_ctx *ctx, const uint64_t *x, const uint64_t *wg, int32_t nv, int32_t v,
                      const int MR, int32_t (*dot)[BNN_GROUP]) {
     const bnn_conv_shape *s = ctx->shape;
-    const ptrdiff_t pix_step = (ptrdiff_t)s->stride_w * ctx->words;
+    const ptrdiff_t pix_step = bnn_pixel_step(ctx);
     const int32_t words = ctx->words;
     const __m256i table = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3,
                                            1, 2, 2, 3, 2, 3, 3, 4);
@@ -94,8 +94,8 @@ void bnn_bconv2d_row_4x8__avx2(const bnn_conv_ctx *ctx, int32_t n, int32_t oy, i
     const bnn_conv_shape *s = ctx->shape;
     const int32_t nv = bnn_group_vectors(s->out_channels, g);
     const uint64_t *wg = bnn_panel_group(ctx, g);
-    const uint64_t *xrow = ctx->x + n * ctx->image_stride + (ptrdiff_t)oy * s->stride_h * ctx->row_stride;
-    const ptrdiff_t pix_step = (ptrdiff_t)s->stride_w * ctx->words;
+    const uint64_t *xrow = bnn_row_input(ctx, n, oy);
+    const ptrdiff_t pix_step = bnn_pixel_step(ctx);
     int32_t ox = 0;
     for (; ox + TILE_PIXELS <= s->out_w; ox += TILE_PIXELS) pixels_wide(ctx, xrow + ox * pix_step, wg, nv, n, oy, ox, g);
     for (; ox < s->out_w; ox++) pixels_one(ctx, xrow + ox * pix_step, wg, nv, n, oy, ox, g);

@@ -16,7 +16,7 @@ static inline uint64x2_t widen(uint8x16_t bytes) { return vpaddlq_u32(vpaddlq_u1
 static inline void tile(const bnn_conv_ctx *ctx, const uint64_t *x, const uint64_t *wg, int32_t nv, int32_t v,
                         const int MR, int32_t (*dot)[BNN_GROUP]) {
     const bnn_conv_shape *s = ctx->shape;
-    const ptrdiff_t pix_step = (ptrdiff_t)s->stride_w * ctx->words;
+    const ptrdiff_t pix_step = bnn_pixel_step(ctx);
     const int32_t words = ctx->words;
     uint8x16_t bytes[TILE_PIXELS][4];
     uint64x2_t wide[TILE_PIXELS][4];
@@ -69,8 +69,8 @@ void bnn_bconv2d_row_4x8__neon(const bnn_conv_ctx *ctx, int32_t n, int32_t oy, i
     const bnn_conv_shape *s = ctx->shape;
     const int32_t nv = bnn_group_vectors(s->out_channels, g);
     const uint64_t *wg = bnn_panel_group(ctx, g);
-    const uint64_t *xrow = ctx->x + n * ctx->image_stride + (ptrdiff_t)oy * s->stride_h * ctx->row_stride;
-    const ptrdiff_t pix_step = (ptrdiff_t)s->stride_w * ctx->words;
+    const uint64_t *xrow = bnn_row_input(ctx, n, oy);
+    const ptrdiff_t pix_step = bnn_pixel_step(ctx);
     int32_t ox = 0;
     for (; ox + TILE_PIXELS <= s->out_w; ox += TILE_PIXELS) pixels(ctx, xrow + ox * pix_step, wg, nv, TILE_PIXELS, n, oy, ox, g);
     for (; ox < s->out_w; ox++) pixels(ctx, xrow + ox * pix_step, wg, nv, 1, n, oy, ox, g);

@@ -61,6 +61,14 @@ static inline const uint64_t *bnn_panel_group(const bnn_conv_ctx *ctx, int32_t g
     return ctx->panel + (size_t)g * (size_t)ctx->taps * (size_t)ctx->words * BNN_GROUP;
 }
 
+/* Where tap (0, 0) of output pixel (n, oy, 0) reads the input, and the step between output pixels. */
+static inline const uint64_t *bnn_row_input(const bnn_conv_ctx *ctx, int32_t n, int32_t oy) {
+    return ctx->x + n * ctx->image_stride + (ptrdiff_t)oy * ctx->shape->stride_h * ctx->row_stride;
+}
+static inline ptrdiff_t bnn_pixel_step(const bnn_conv_ctx *ctx) {
+    return (ptrdiff_t)ctx->shape->stride_w * ctx->words;
+}
+
 /* Whether output row oy / column ox has any tap outside the input. */
 static inline int bnn_row_on_border(const bnn_conv_shape *s, int32_t oy) {
     int32_t iy = oy * s->stride_h - s->pad_top;
