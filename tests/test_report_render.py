@@ -44,11 +44,21 @@ def test_failed_suite_is_shown_with_its_error_and_traceback() -> None:
     text = render(results)
     assert "**FAILED: RuntimeError: target file broken**" in text
     assert "```text\nTraceback (most recent call last):" in text
-    assert "**Did not finish: hardware, studies**" not in text  # studies has no entry: it is 'not run', listed apart
-    assert "**Did not finish: hardware**" in text
+    assert "- **Did not finish: hardware; not run: studies** (see their sections)." in text
     assert figures.draw_figures({"suites": {"hardware": results["suites"]["hardware"]}}) == {}
     page = to_html(build(results, {}))
     assert '<div class="problem" role="alert"><p><strong>FAILED: RuntimeError: target file broken</strong>' in page
+
+
+def test_skipped_and_never_run_suites_are_said_plainly() -> None:
+    results = sample_results()
+    results["suites"]["accuracy"] = {"status": "skipped", "reason": "no MNIST data (give --data-dir)", "seconds": 0}
+    text = render(results)
+    assert "- Skipped: accuracy (see their sections for why)." in text
+    assert "- **Not run: studies** (see their sections)." in text
+    assert "## Accuracy of the reference models\n\n**Skipped**: no MNIST data (give --data-dir)\n" in text
+    results["suites"]["models"]["status"] = "interrupted"
+    assert "- **Did not finish: models; not run: studies** (see their sections)." in render(results)
 
 
 def test_unrenderable_section_is_shown_and_the_rest_still_renders() -> None:

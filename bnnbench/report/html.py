@@ -67,13 +67,14 @@ def slug(text: str) -> str:
 
 
 def _table(block: Table) -> str:
-    head = "".join(f"<th>{inline(h)}</th>" for h in block.headers)
+    head = "".join(f"<th>{inline(h)}</th>" for h in block.headers) if any(block.headers) else ""
     body = "".join(
         "<tr>" + "".join(f'<td class="num">{format_cell(v)}</td>' if is_number(v) else f"<td>{inline(format_cell(v))}</td>"
                          for v in row) + "</tr>"
         for row in block.rows
     )
-    return f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+    thead = f"<thead><tr>{head}</tr></thead>" if head else ""
+    return f'<div class="table-wrap"><table>{thead}<tbody>{body}</tbody></table></div>'
 
 
 def _block(block: Block) -> str:

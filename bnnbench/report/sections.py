@@ -16,6 +16,10 @@ from bnnbench.report.figures import FigureOutcome
 #: Above this share of the machine used by other processes, timings are flagged.
 BUSY_MACHINE_FRACTION = 0.05
 
+#: Status of a suite that chose not to run, ``{"status": "skipped", "reason": why}`` (say, no MNIST
+#: data): shown plainly, not as a failure.
+SKIPPED = "skipped"
+
 Figures = Mapping[str, FigureOutcome]
 
 
@@ -64,7 +68,7 @@ def environment_section(data: Mapping, figures: Figures) -> list[Block]:
         ["ISA path", data["isa"]],
         ["kernels built with", f"{build['compiler']}, `{build['flags']}`"],
         ["Python / torch / numpy", f"{data.get('python', '?')} / {data['torch']} / {data['numpy']}"],
-        ["usable cores", threads["cores_usable"]],
+        ["usable cores", str(threads["cores_usable"])],
     ])]
 
 
@@ -236,8 +240,8 @@ HIGHLIGHTS: dict[str, Callable[[Mapping], list[str]]] = {
 }
 
 
-def highlights(suites: Mapping) -> list[str]:
-    """A few headline numbers (one thread) from the suites that finished, and which did not finish.
+def highlights(suites: Mapping, planned: list[str]) -> list[str]:
+    """A few headline numbers (one thread) from the suites that finished; which were skipped, failed or never ran.
 
     A suite whose data cannot give its highlight contributes none; its own
     section shows why.
@@ -250,9 +254,18 @@ def highlights(suites: Mapping) -> list[str]:
                 lines += extract(suite["data"])
             except Exception:  # the section says what is wrong with this data
                 continue
-    failed = [name for name, suite in suites.items() if isinstance(suite, Mapping) and suite.get("status") != "ok"]
-    if failed:
-        lines.append(f"**Did not finish: {', '.join(failed)}** (see their sections).")
+    def having(*statuses: str | None) -> list[str]:
+        return [name for name, suite in suites.items() if isinstance(suite, Mapping) and suite.get("status") in statuses]
+
+    skipped = having(SKIPPED)
+    failed = [name for name in suites if name not in having("ok", SKIPPED)]
+    if skipped:
+        lines.append(f"Skipped: {', '.join(skipped)} (see their sections for why).")
+    if failed or planned:
+        parts = [f"did not finish: {', '.join(failed)}"] if failed else []
+        parts += [f"not run: {', '.join(planned)}"] if planned else []
+        text = "; ".join(parts)
+        lines.append(f"**{text[0].upper()}{text[1:]}** (see their sections).")
     return lines
 
 
@@ -269,16 +282,18 @@ def build(results: Mapping, figures: Figures) -> list[Block]:
         Paragraph(f"Created {results.get('created', '?')} (schema `{results['schema']}`)"
                   + (f"; {'quick' if options.get('quick') else 'full'} run, threads {threads}." if options else ".")),
     ]
-    lines = highlights(suites)
+    planned = [name for name in options.get("suites", []) if name not in suites]
+    lines = highlights(suites, planned)
     if lines:
         blocks.append(Bullets(tuple(lines), highlight=True))
-    planned = [name for name in options.get("suites", []) if name not in suites]
     for name, suite in [*suites.items(), *((name, None) for name in planned)]:
         title, render = SECTIONS.get(name, (name, None))
         blocks.append(Heading(2, title))
         if suite is None:
             blocks.append(Problem("NOT RUN: no results for this suite (the run had not reached it when this report "
                                   "was written, or stopped before it)."))
+        elif suite.get("status") == SKIPPED:
+            blocks.append(Paragraph(f"**Skipped**: {suite.get('reason', '(no reason given)')}"))
         elif suite.get("status") != "ok":
             blocks.append(Problem(f"{str(suite.get('status')).upper()}: {suite.get('error', '')}",
                                   suite.get("traceback", "")))
