@@ -18,6 +18,8 @@ import io
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from matplotlib import colormaps
+from matplotlib.axis import Axis
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -54,8 +56,6 @@ def _ordered(values: Iterable[object]) -> list:
 
 
 def _colours(count: int) -> list:
-    from matplotlib import colormaps
-
     cmap = colormaps["tab10" if count <= 10 else "tab20"]
     return [cmap(i % cmap.N) for i in range(count)]
 
@@ -64,12 +64,12 @@ def _figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), layout="constrained")
 
 
-def _plain_log_ticks(axis: object, fmt: str = "{:g}") -> None:
+def _plain_log_ticks(axis: Axis, fmt: str = "{:g}") -> None:
     """Label a log axis's major ticks as plain numbers (1000, not 10³) and leave minor ticks unlabelled."""
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
-    axis.set_major_formatter(FuncFormatter(lambda value, _: fmt.format(value)))  # type: ignore[attr-defined]
-    axis.set_minor_formatter(NullFormatter())  # type: ignore[attr-defined]
+    axis.set_major_formatter(FuncFormatter(lambda value, _: fmt.format(value)))
+    axis.set_minor_formatter(NullFormatter())
 
 
 # ------------------------------------------------------------------ kernels
