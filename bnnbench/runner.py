@@ -17,6 +17,10 @@ from pathlib import Path
 
 from bnnbench.files import write_json_atomic
 
+
+class SuiteSkipped(Exception):
+    """A suite that cannot run on this machine (e.g. no data); the message says why."""
+
 SCHEMA = "bnnbench.results/1"
 
 
@@ -25,6 +29,8 @@ class RunOptions:
     quick: bool
     thread_counts: tuple[int, ...]
     out_dir: Path
+    data_dir: str | None = None
+    checkpoints: Path | None = None
 
 
 def _environment_suite(options: RunOptions) -> dict[str, object]:
@@ -51,12 +57,19 @@ def _hardware_suite(options: RunOptions) -> dict[str, object]:
     return run_hardware_suite(quick=options.quick)
 
 
+def _accuracy_suite(options: RunOptions) -> dict[str, object]:
+    from bnnbench.bench.accuracy_suite import run_accuracy_suite
+
+    return run_accuracy_suite(options.quick, options.data_dir, options.checkpoints, options.out_dir / "training")
+
+
 #: Suites in the order they run; ``environment`` always runs first.
 SUITES: dict[str, Callable[[RunOptions], dict[str, object]]] = {
     "environment": _environment_suite,
     "kernels": _kernels_suite,
     "models": _models_suite,
     "hardware": _hardware_suite,
+    "accuracy": _accuracy_suite,
 }
 
 
@@ -80,6 +93,8 @@ def run_suites(names: list[str], options: RunOptions, on_update: Callable[[dict]
         try:
             data = SUITES[name](options)
             suites[name] = {"status": "ok", "data": data}
+        except SuiteSkipped as exc:
+            suites[name] = {"status": "skipped", "reason": str(exc)}
         except KeyboardInterrupt:
             suites[name] = {"status": "interrupted", "error": "interrupted by the user (Ctrl-C)"}
             _finish(results, suites[name], started, path, on_update)

@@ -80,3 +80,33 @@ def test_atomic_writes_leave_readable_files_and_no_temporaries(tmp_path: Path) -
     os.umask(umask)
     assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
     assert [p.name for p in target.parent.iterdir()] == ["results.json"]
+
+
+def test_accuracy_suite_is_skipped_with_its_reason_when_there_is_no_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BNNBENCH_DATA", str(tmp_path / "empty"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert main(["run", "--suite", "accuracy", "--out", str(tmp_path / "r")]) == 0
+    assert "skipped suite accuracy: no MNIST data found" in capsys.readouterr().out
+    results = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert results["suites"]["accuracy"]["status"] == "skipped"
+    assert "skipped" in (tmp_path / "r" / "report.md").read_text().lower()
+
+
+def test_accuracy_suite_evaluates_checkpoints_with_engine_agreement(tmp_path: Path) -> None:
+    import torch
+
+    from bnnbench import models
+    from bnnbench.bench.accuracy_suite import run_accuracy_suite
+    from bnnbench.training.checkpoint import save_checkpoint
+
+    torch.manual_seed(0)
+    model = models.create("sfc").eval()
+    save_checkpoint(tmp_path / "runs" / "sfc" / "checkpoint.pt", model, model_name="sfc", float_twin=False, options={})
+    shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+    data = run_accuracy_suite(True, str(shared), tmp_path / "runs", tmp_path / "out")
+    (run,) = data["runs"]
+    assert run["run"] == "sfc" and 0 <= run["test_accuracy"] <= 100
+    assert run["engine_identical_fraction"] >= 0.9999

@@ -23,6 +23,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--threads", type=int, default=None,
                         help="the 'all threads' count (default: every usable core); 1 thread is always measured")
     parser.add_argument("--out", type=Path, default=None, help="output directory (default reports/<UTC time>-<host>)")
+    parser.add_argument("--data-dir", default=None,
+                        help="directory holding MNIST (default: $BNNBENCH_DATA, then ~/.cache/bnnbench)")
+    parser.add_argument("--checkpoints", type=Path, default=None,
+                        help="accuracy suite: evaluate every checkpoint.pt below this directory instead of training")
     parser.set_defaults(handler=run)
 
 
@@ -44,15 +48,21 @@ def run(args: argparse.Namespace) -> int:
     out_dir = args.out or default_out_dir()
     if out_dir.exists() and not out_dir.is_dir():
         raise CommandError(f"--out {out_dir} exists and is not a directory")
-    options = RunOptions(quick=args.quick, thread_counts=tuple(sorted({1, all_threads})), out_dir=out_dir)
+    if args.checkpoints is not None and not args.checkpoints.is_dir():
+        raise CommandError(f"--checkpoints {args.checkpoints} is not a directory")
+    options = RunOptions(quick=args.quick, thread_counts=tuple(sorted({1, all_threads})), out_dir=out_dir,
+                         data_dir=args.data_dir, checkpoints=args.checkpoints)
 
     def write_outputs(results: dict) -> None:
         write_json_atomic(out_dir / "benchmarks.json", benchmark_file(results))
         write_report(results, out_dir)
 
     results = run_suites(["environment", *names], options, on_update=write_outputs)
-    failed = [name for name, suite in results["suites"].items() if suite["status"] != "ok"]
     print(f"report: {out_dir / 'report.md'}, {out_dir / 'index.html'}")
+    for name, suite in results["suites"].items():
+        if suite["status"] == "skipped":
+            print(f"skipped suite {name}: {suite['reason']}")
+    failed = [name for name, suite in results["suites"].items() if suite["status"] not in ("ok", "skipped")]
     if failed:
         print(f"failed suites: {', '.join(failed)} (see the report)")
         return 1

@@ -174,16 +174,26 @@ def hardware_section(data: Mapping, figures: Figures) -> list[Block]:
     ]
 
 
+def engine_agreement(run: Mapping) -> str:
+    """The compiled engine's agreement with torch for one run, or why there is none."""
+    if "engine_identical_fraction" in run:
+        return f"{100 * run['engine_identical_fraction']:.2f}% identical"
+    return str(run.get("engine", "")) if not run.get("float_twin") else ""
+
+
 def accuracy_section(data: Mapping, figures: Figures) -> list[Block]:
     """Trained runs: ``data["runs"]`` is a list of metrics.json dictionaries (``run`` names the run if known)."""
     runs = data["runs"]
     rows = [[run.get("run", ""), run["model"], bool(run.get("float_twin")), run.get("test_accuracy", "not finished"),
-             run.get("best_val_accuracy", ""), len(run.get("epochs", [])), run.get("wall_time_s", "")]
+             run.get("best_val_accuracy", ""), len(run.get("epochs", [])), run.get("wall_time_s", ""),
+             engine_agreement(run)]
             for run in runs]
     return [
         Paragraph("Accuracy in %, on the test set once training finished; the best validation accuracy picks "
-                  "the checkpoint."),
-        table(["run", "model", "float twin", "test accuracy", "best validation", "epochs", "wall time s"], rows),
+                  "the checkpoint. *Engine*: share of test images on which the model compiled by bnnbench.engine "
+                  "predicts exactly what torch predicts."),
+        table(["run", "model", "float twin", "test accuracy", "best validation", "epochs", "wall time s", "engine"],
+              rows),
         *figure_blocks(figures, "accuracy_vs_size"),
     ]
 
