@@ -70,6 +70,7 @@ def train_short(quick: bool, data_dir: str | None, out_dir: Path) -> list[dict[s
     plan = QUICK_TRAININGS if quick else SHORT_TRAININGS
     subset = 5000 if quick else None
     splits = mnist_splits(data_dir, train_subset=subset)
+    progress = Progress(len(plan), "accuracy")
     runs = []
     for name, float_twin, lr in plan:
         label = f"{name}{'-float' if float_twin else ''}"
@@ -81,6 +82,7 @@ def train_short(quick: bool, data_dir: str | None, out_dir: Path) -> list[dict[s
         if not float_twin:
             run.update(_engine_agreement(model, splits.test_x, splits.test_y))
         runs.append(run)
+        progress.step(f"trained {label}")
     return runs
 
 
