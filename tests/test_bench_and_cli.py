@@ -110,3 +110,29 @@ def test_accuracy_suite_evaluates_checkpoints_with_engine_agreement(tmp_path: Pa
     (run,) = data["runs"]
     assert run["run"] == "sfc" and 0 <= run["test_accuracy"] <= 100
     assert run["engine_identical_fraction"] >= 0.9999
+
+
+def test_failing_and_interrupted_suites_leave_a_valid_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bnnbench import runner
+
+    def broken(options: runner.RunOptions) -> dict:
+        raise RuntimeError("the cost model fell over")
+
+    def interrupted(options: runner.RunOptions) -> dict:
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(runner.SUITES, "hardware", broken)
+    assert main(["run", "--suite", "hardware", "--out", str(tmp_path / "a")]) == 1
+    results = json.loads((tmp_path / "a" / "results.json").read_text())
+    assert results["suites"]["hardware"]["status"] == "failed"
+    assert "the cost model fell over" in (tmp_path / "a" / "report.md").read_text()
+    assert "the cost model fell over" in (tmp_path / "a" / "index.html").read_text()
+
+    monkeypatch.setitem(runner.SUITES, "hardware", interrupted)
+    assert main(["run", "--suite", "hardware", "--out", str(tmp_path / "b")]) == 130
+    results = json.loads((tmp_path / "b" / "results.json").read_text())
+    assert results["suites"]["environment"]["status"] == "ok"
+    assert results["suites"]["hardware"]["status"] == "interrupted"
+    assert (tmp_path / "b" / "report.md").is_file()
