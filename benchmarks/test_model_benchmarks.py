@@ -20,7 +20,7 @@ THREADS = sorted({1, usable_cores()})
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
 @pytest.mark.parametrize("model", BENCHMARK_MODELS)
 def test_model(benchmark, model: str, implementation: str, batch: int, threads: int) -> None:
-    function = model_functions(model, batch, threads)[implementation]
+    function = model_functions(model, batch, threads).functions[implementation]
     benchmark.group = f"{model} batch={batch} t={threads}"
     with torch_threads(threads):
         benchmark(function)

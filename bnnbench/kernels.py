@@ -143,7 +143,7 @@ def _check_positive_int(name: str, value: object) -> int:
     return int(value)
 
 
-def _check_packed(name: str, packed: object, channels: int, ndim: int) -> np.ndarray:
+def _check_packed(name: str, packed: object, channels: int, ndim: int | None) -> np.ndarray:
     """A packed uint64 array whose last axis holds ``channels`` bits with zero padding bits."""
     array = _check_array(name, packed, np.uint64, ndim)
     if array.shape[-1] != _words(channels):

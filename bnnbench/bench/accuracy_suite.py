@@ -37,7 +37,7 @@ QUICK_TRAININGS = SHORT_TRAININGS[:2]
 def _engine_agreement(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor) -> dict[str, object]:
     """Agreement of the compiled model with torch, or why the model does not compile."""
     try:
-        compiled = engine.compile(model, model.input_shape)
+        compiled = engine.compile(model, getattr(model, "input_shape"))
     except engine.UnsupportedModelError as exc:
         return {"engine": f"not compiled: {exc}"}
     result = measure_agreement(model, compiled, images, labels)

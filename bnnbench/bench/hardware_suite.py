@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 import hw_models as hw
-from hw_models.target import load_target
+from hw_models.target import FpgaTarget, load_target
 from hw_models.validation import validation_rows
 
 from bnnbench.progress import Progress
@@ -34,8 +34,10 @@ def run_hardware_suite(quick: bool = False) -> dict[str, object]:
         progress.step(f"folding {name} on {target}")
     model, fpga_targets = PARETO_CASE
     points = []
-    for target in fpga_targets:
-        points += hw.sweep_fpga(hw.zoo.get(model), load_target(target),
+    for fpga_name in fpga_targets:
+        fpga = load_target(fpga_name)
+        assert isinstance(fpga, FpgaTarget), f"{fpga_name} is not an FPGA target"
+        points += hw.sweep_fpga(hw.zoo.get(model), fpga,
                                 precisions=("W1A1",) if quick else ("W1A1", "W1A2", "W2A2"))
     fitting = [p for p in points if p.fits]
     front = hw.pareto_front(fitting, [(lambda p: p.fps, "max"), (lambda p: p.lut, "min")])

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -218,7 +219,7 @@ def run_kernel_suite(
 HOST_TARGET = "x86-avx512"
 
 
-def add_predictions(rows: list[dict[str, object]], layers: tuple[LayerCase, ...]) -> list[dict[str, object]]:
+def add_predictions(rows: list[dict[str, Any]], layers: tuple[LayerCase, ...]) -> list[dict[str, Any]]:
     """Put the host cost model's predicted latency (``hw_models``) next to each measured one.
 
     ``predicted_kernel_ms`` prices packed input (the kernel alone), ``predicted_e2e_ms``
@@ -242,7 +243,7 @@ def add_predictions(rows: list[dict[str, object]], layers: tuple[LayerCase, ...]
     return rows
 
 
-def summarize_speedups(measurements: list[KernelMeasurement], roofline: dict[str, float]) -> list[dict[str, object]]:
+def summarize_speedups(measurements: list[KernelMeasurement], roofline: dict[str, float]) -> list[dict[str, Any]]:
     """Per layer and thread count: times, speedups vs torch, roofline fraction (all from one run)."""
     table: dict[tuple[str, int], dict[str, float]] = {}
     for m in measurements:

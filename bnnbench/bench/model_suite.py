@@ -14,7 +14,9 @@ model's size are recorded too.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -40,16 +42,25 @@ class ModelMeasurement:
     median_s: float
 
 
-def model_functions(name: str, batch: int, threads: int, seed: int = 0) -> dict[str, object]:
-    """Callables for each implementation, and the compiled model (for its profile and sizes)."""
+@dataclass(frozen=True)
+class ModelCase:
+    """One model at one batch size: a callable per implementation, and the compiled model."""
+
+    functions: dict[str, Callable[[], object]]
+    compiled: engine.CompiledModel
+    images: np.ndarray
+
+
+def model_functions(name: str, batch: int, threads: int, seed: int = 0) -> ModelCase:
+    """The implementations of one model on the same random batch (random weights)."""
     torch.manual_seed(seed)
     binary = models.create(name).eval()
     twin = models.create(name, float_twin=True).eval()
-    shape = binary.input_shape
+    shape = tuple(getattr(binary, "input_shape"))
     compiled = engine.compile(binary, shape, threads=threads)
     x = torch.randn(batch, *shape, generator=torch.Generator().manual_seed(seed))
     x_numpy = np.ascontiguousarray(x.numpy())
-    twin_last = models.create(name, float_twin=True).eval().to(memory_format=torch.channels_last)
+    twin_last = models.create(name, float_twin=True).eval().to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     twin_last.load_state_dict(twin.state_dict())
     x_last = x.contiguous(memory_format=torch.channels_last)
 
@@ -64,13 +75,12 @@ def model_functions(name: str, batch: int, threads: int, seed: int = 0) -> dict[
         with torch.inference_mode():
             return twin_last(x_last)
 
-    return {
+    functions: dict[str, Callable[[], object]] = {
         "binary_engine": binary_engine,
         "float_twin_default": float_twin_default,
         "float_twin_channels_last": float_twin_channels_last,
-        "compiled": compiled,
-        "input": x_numpy,
     }
+    return ModelCase(functions, compiled, x_numpy)
 
 
 def run_model_suite(
@@ -87,17 +97,17 @@ def run_model_suite(
     for name in names:
         for batch in batches:
             for threads in thread_counts:
-                functions = model_functions(name, batch, threads)
-                compiled = functions["compiled"]
+                case = model_functions(name, batch, threads)
+                compiled = case.compiled
                 sizes[name] = {"packed_bytes": compiled.model_bytes, "float_bytes": compiled.float_bytes}
                 with torch_threads(threads):
                     for implementation in IMPLEMENTATIONS:
-                        stats = measure(functions[implementation], budget)
+                        stats = measure(case.functions[implementation], budget)
                         measurements.append(ModelMeasurement(name, batch, threads, implementation, stats.median))
                         params = {"model": name, "batch": batch, "threads": threads, "implementation": implementation}
                         records.append(benchmark_record("model", GROUP, params, stats, {}))
                         progress.step(f"{name} b={batch} t={threads} {implementation}")
-                profile = [compiled.profile(functions["input"]) for _ in range(5 if quick else 20)]
+                profile = [compiled.profile(case.images) for _ in range(5 if quick else 20)]
                 profiles.append({
                     "model": name, "batch": batch, "threads": threads,
                     "layers": [{"name": p.name, "kind": p.kind,
@@ -114,7 +124,7 @@ def run_model_suite(
     }
 
 
-def summarize(measurements: list[ModelMeasurement], sizes: dict[str, dict[str, int]]) -> list[dict[str, object]]:
+def summarize(measurements: list[ModelMeasurement], sizes: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
     table: dict[tuple[str, int, int], dict[str, float]] = {}
     for m in measurements:
         table.setdefault((m.model, m.batch, m.threads), {})[m.implementation] = m.median_s

@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from None
     model = checkpoint.model
     try:
-        compiled = engine.compile(model, model.input_shape, threads=args.threads)
+        compiled = engine.compile(model, getattr(model, "input_shape"), threads=args.threads)
     except engine.UnsupportedModelError as exc:
         raise CommandError(f"{checkpoint.model_name}: {exc}") from None
     try:

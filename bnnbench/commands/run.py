@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         write_json_atomic(out_dir / "benchmarks.json", benchmark_file(results))
         write_report(results, out_dir)
 
-    results = run_suites(["environment", *names], options, on_update=write_outputs)
+    results: dict = run_suites(["environment", *names], options, on_update=write_outputs)
     print(f"report: {out_dir / 'report.md'}, {out_dir / 'index.html'}")
     for name, suite in results["suites"].items():
         if suite["status"] == "skipped":

@@ -20,6 +20,7 @@ Anything else is an :class:`UnsupportedModelError` naming the layer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -50,7 +51,7 @@ class Op:
 
     kind: int
     name: str
-    shape: dict[str, int]
+    shape: dict[str, int]  # bnn_conv_shape fields
     output_kind: int = lib.BNN_OUTPUT_FLOAT32
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     weights: kernels.PackedWeights | None = None
@@ -264,9 +265,10 @@ class Compiler:
             raise UnsupportedModelError(f"{name}: padding mode strings are not supported; use integer padding")
         binary_weights = weight_quantizer is not None
         with torch.no_grad():
-            weight = module.quantized_weight() if hasattr(module, "quantized_weight") else module.weight
-            weight = weight.detach().float()
-        bias = None if module.bias is None else module.bias.detach().float().numpy()
+            quantized: Callable[[], torch.Tensor] | None = getattr(module, "quantized_weight", None)
+            weight = (quantized() if quantized is not None else module.weight).detach().float()
+            layer_bias: torch.Tensor | None = getattr(module, "bias", None)
+        bias = None if layer_bias is None else layer_bias.detach().float().numpy()
         if input_quantizer is not None:
             self.to_packed(name)
         binary_input = self.act.kind == "packed"
@@ -288,8 +290,7 @@ class Compiler:
         if isinstance(module, nn.Conv2d):
             pad_value = float(getattr(module, "pad_value", 0.0))
             w_nhwc = signs.permute(0, 2, 3, 1).numpy()
-            kh, kw = module.kernel_size
-            (sh, sw), (ph, pw) = module.stride, module.padding
+            (kh, kw), (sh, sw), (ph, pw) = conv_geometry(module)
             in_h, in_w = act.height, act.width
             if act.flattened_from is not None:
                 raise UnsupportedModelError(f"{name}: a convolution after nn.Flatten")
@@ -323,8 +324,7 @@ class Compiler:
 
     def float_conv(self, name: str, module: nn.Conv2d, weight: torch.Tensor, bias: np.ndarray | None) -> None:
         act = self.act
-        kh, kw = module.kernel_size
-        (sh, sw), (ph, pw) = module.stride, module.padding
+        (kh, kw), (sh, sw), (ph, pw) = conv_geometry(module)
         out_h, out_w = (act.height + 2 * ph - kh) // sh + 1, (act.width + 2 * pw - kw) // sw + 1
         out_channels = weight.shape[0]
         shape = {"in_h": act.height, "in_w": act.width, "channels": act.channels, "out_channels": out_channels,
@@ -371,6 +371,15 @@ class Compiler:
         """Make the output float logits; returns the number of outputs per image."""
         self.to_float("output")
         return self.act.channels
+
+
+def conv_geometry(conv: nn.Conv2d) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+    """(kernel, stride, padding) of a convolution as integer pairs (string padding is rejected earlier)."""
+    def pair(value: object) -> tuple[int, int]:
+        assert isinstance(value, tuple) and len(value) == 2, value
+        return int(value[0]), int(value[1])
+
+    return pair(conv.kernel_size), pair(conv.stride), pair(conv.padding)
 
 
 def channel_bits(flags: np.ndarray) -> np.ndarray:

@@ -98,7 +98,8 @@ def affine_of_chain(
             bn_scale = gamma / std
             scale, offset = scale * bn_scale, (offset - module.running_mean.double().numpy()) * bn_scale + beta
         elif isinstance(module, FixedAffine):
-            scale, offset = scale * float(module.scale), offset * float(module.scale) + float(module.offset)
+            factor, shift = float(getattr(module, "scale")), float(getattr(module, "offset"))
+            scale, offset = scale * factor, offset * factor + shift
         elif isinstance(module, (nn.Identity, nn.Dropout)):
             continue
         elif allow_sign_preserving and isinstance(module, nn.Tanh):

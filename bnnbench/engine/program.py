@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -52,13 +53,13 @@ class CompiledModel:
         self._keep: list[object] = []
         for struct, op in zip(self._structs, ops):
             self._lower(struct, op)
-        self._buffers: dict[int, tuple[list[np.ndarray], object]] = {}
+        self._buffers: dict[int, tuple[list[np.ndarray], Any]] = {}
 
-    def _pointer(self, ctype: str, array: np.ndarray) -> object:
+    def _pointer(self, ctype: str, array: np.ndarray) -> Any:
         self._keep.append(array)
         return ffi.cast(ctype, ffi.from_buffer(array))
 
-    def _lower(self, struct: object, op: Op) -> None:
+    def _lower(self, struct: Any, op: Op) -> None:
         struct.kind = op.kind
         for name in _SHAPE_FIELDS:
             setattr(struct.shape, name, int(op.shape.get(name, 0)))
@@ -109,9 +110,9 @@ class CompiledModel:
             raise ValueError("input batch is empty")
         return np.ascontiguousarray(x)
 
-    def _buffers_for(self, batch: int) -> tuple[list[np.ndarray], object]:
+    def _buffers_for(self, batch: int) -> tuple[list[np.ndarray], Any]:
         if batch not in self._buffers:
-            arrays = []
+            arrays: list[np.ndarray] = []
             for op in self.ops:
                 dtype, per_image = op.output_words_per_image()
                 arrays.append(np.empty(batch * per_image, dtype=dtype))
@@ -119,7 +120,7 @@ class CompiledModel:
             self._buffers = {batch: (arrays, pointers)}  # keep only the latest batch size
         return self._buffers[batch]
 
-    def _run(self, x: np.ndarray, threads: int, seconds: object) -> np.ndarray:
+    def _run(self, x: np.ndarray, threads: int, seconds: Any) -> np.ndarray:
         arrays, pointers = self._buffers_for(x.shape[0])
         status = lib.bnn_program_run(self._structs, len(self.ops), ffi.cast("const float *", ffi.from_buffer(x)),
                                      x.shape[0], pointers, threads, seconds)
