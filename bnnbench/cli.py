@@ -12,6 +12,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from bnnbench.errors import IsaUnavailableError
+
 #: Sub-command modules, in the order ``--help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
     "info",
@@ -50,6 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except CommandError as exc:
+        print(f"bnnbench {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except IsaUnavailableError as exc:
         print(f"bnnbench {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -24,6 +24,7 @@ from typing import Literal
 import numpy as np
 
 from bnnbench._kernels import ffi, lib
+from bnnbench.errors import IsaUnavailableError
 
 ISA_NAMES: dict[str, int] = {
     "scalar": lib.BNN_ISA_SCALAR,
@@ -72,7 +73,7 @@ def set_isa(name: str) -> None:
     if name not in ISA_NAMES:
         raise ValueError(f"unknown ISA {name!r}; choose one of {', '.join(ISA_NAMES)}")
     if lib.bnn_set_isa(ISA_NAMES[name]) != lib.BNN_OK:
-        raise RuntimeError(
+        raise IsaUnavailableError(
             f"ISA path {name!r} is not available on this machine "
             f"(CPU features: {', '.join(f for f, on in cpu_features().items() if on) or 'none'}; "
             f"available paths: {', '.join(available_isas())})"
@@ -111,8 +112,8 @@ def _select_isa_from_environment() -> None:
     if forced:
         try:
             set_isa(forced)
-        except (ValueError, RuntimeError) as exc:
-            raise RuntimeError(f"BNNBENCH_ISA={forced}: {exc}") from None
+        except (ValueError, IsaUnavailableError) as exc:
+            raise IsaUnavailableError(f"BNNBENCH_ISA={forced}: {exc}") from None
 
 
 _select_isa_from_environment()
@@ -583,7 +584,7 @@ def roofline_run(isa_name: str, iterations: int) -> tuple[int, int]:
         raise ValueError(f"unknown ISA {isa_name!r}")
     code = ISA_NAMES[isa_name]
     if not lib.bnn_isa_available(code):
-        raise RuntimeError(f"ISA path {isa_name!r} is not available on this machine")
+        raise IsaUnavailableError(f"ISA path {isa_name!r} is not available on this machine")
     iterations = _check_positive_int("iterations", iterations)
     checksum = int(lib.bnn_roofline_run(code, iterations))
     return iterations * int(lib.bnn_roofline_bits(code)), checksum

@@ -129,7 +129,7 @@ def test_set_isa_rejects_unknown_and_unavailable_paths() -> None:
     with pytest.raises(ValueError, match="unknown ISA 'sse9'"):
         K.set_isa("sse9")
     missing = next(name for name in K.ISA_NAMES if name not in K.available_isas())
-    with pytest.raises(RuntimeError, match=f"ISA path '{missing}' is not available"):
+    with pytest.raises(K.IsaUnavailableError, match=f"ISA path .{missing}. is not available"):
         K.set_isa(missing)
     assert K.isa() == K.available_isas()[-1]
 
@@ -161,3 +161,11 @@ def test_out_array_must_fit_exactly(conv_operands: tuple[np.ndarray, np.ndarray]
         K.bconv2d(x, w, 70, output="int32", out=np.empty((1, 5, 5, 9), np.int32))
     with pytest.raises(TypeError, match="out must have dtype float32"):
         K.bconv2d(x, w, 70, out=good)
+
+
+def test_cli_reports_a_missing_isa_path_in_one_line() -> None:
+    missing = next(name for name in K.ISA_NAMES if name not in K.available_isas())
+    env = {**os.environ, "BNNBENCH_ISA": missing}
+    done = subprocess.run([sys.executable, "-m", "bnnbench.cli", "info"], env=env, capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"bnnbench info: error: BNNBENCH_ISA={missing}") and "Traceback" not in done.stderr
