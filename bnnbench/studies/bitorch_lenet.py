@@ -56,7 +56,7 @@ KERNELS: tuple[tuple[int, int], ...] = tuple((k, k) for k in range(8))
 class Settings:
     """Budget and recipe (defaults: the full study)."""
 
-    epochs: int = 3
+    epochs: int = 4
     train_subset: int | None = None
     val_subset: int | None = None
     test_subset: int | None = None

@@ -116,9 +116,9 @@ class Settings:
 
     mnist_bnn_train_subset: int | None = 10000
     mnist_bnn_epochs: int = 3
-    cnv_train_subset: int | None = 3000
+    cnv_train_subset: int | None = 2000
     cnv_epochs: int = 3
-    val_subset: int | None = 2000
+    val_subset: int | None = 1000
     test_subset: int | None = None
     lr: float = 3e-3
     lr_final: float = 3e-4

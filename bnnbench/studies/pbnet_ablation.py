@@ -57,7 +57,7 @@ from bnnbench.studies.common import (
     study_results,
     write_outputs,
 )
-from bnnbench.studies.torch_support import FitSettings, TensorSplits, fit_classifier, use_one_thread
+from bnnbench.studies.torch_support import EVAL_BATCH, FitSettings, TensorSplits, fit_classifier, use_one_thread
 from bnnbench.training.evaluation import accuracy_percent, evaluate_classifier, predict_probabilities, reestimate_batchnorm
 from bnnbench.training.plots import plot_training_curves
 
@@ -131,7 +131,7 @@ class Settings:
     """Budget of the study (defaults: the full study)."""
 
     epochs: int = 3
-    train_subset: int | None = 15000
+    train_subset: int | None = 20000
     val_subset: int | None = 2000
     test_subset: int | None = None
     lr: float = 1e-2
@@ -156,7 +156,7 @@ def _ensemble(pbnet: PBNet, variant: Variant, data: TensorSplits, settings: Sett
     singles, curve = [], []
     for _ in range(settings.ensemble_size):
         network = derived_network(pbnet, variant, "sample", bn_images, generator=generator)
-        probabilities = predict_probabilities(network, data.test_x)
+        probabilities = predict_probabilities(network, data.test_x, batch_size=EVAL_BATCH)
         singles.append(accuracy_percent(probabilities, data.test_y))
         total += probabilities
         curve.append(accuracy_percent(total, data.test_y))
@@ -264,7 +264,7 @@ def run_pbnet_ablation(splits: Splits, out_dir: str | os.PathLike[str], settings
         )
         network = derived_network(model, variant, "map", bn_images)
         run = {"change": variant.change, **fit.to_dict(),
-               "map_accuracy": evaluate_classifier(network, data.test_x, data.test_y)[1]}
+               "map_accuracy": evaluate_classifier(network, data.test_x, data.test_y, batch_size=EVAL_BATCH)[1]}
         if variant.name == "pbnet":
             run["ensemble"] = _ensemble(model, variant, data, settings, progress)
         variants[variant.name] = run

@@ -46,6 +46,7 @@ __all__ = [
     "CPU_TARGET",
     "FPGA_TARGET",
     "FPGA_FPS",
+    "EVAL_BATCH",
 ]
 
 #: Cost targets of the studies (issue 7: latency on rpi4b, LUTs on pynq-z1).
@@ -53,6 +54,9 @@ CPU_TARGET = "rpi4b"
 FPGA_TARGET = "pynq-z1"
 #: Frame rate the FPGA folding search must reach; LUTs are those of its cheapest folding.
 FPGA_FPS = 1000.0
+#: Evaluation batch size: larger batches are slower on one thread for the bigger
+#: convolutions (cnv's im2col buffer for 1,000 images is about 2 GB).
+EVAL_BATCH = 100
 
 
 def use_one_thread() -> None:
@@ -176,7 +180,7 @@ def fit_classifier(
             loss_sum += value * len(labels)
             correct += int((logits.argmax(dim=1) == labels).sum())
             seen += len(labels)
-        val_loss, val_accuracy = evaluate_classifier(model, data.val_x, data.val_y)
+        val_loss, val_accuracy = evaluate_classifier(model, data.val_x, data.val_y, batch_size=EVAL_BATCH)
         record = {
             "epoch": epoch + 1,
             "lr": lr,
@@ -195,7 +199,7 @@ def fit_classifier(
     if best_state is None:
         raise ValueError("no training epoch ran (epochs must be >= 1)")
     model.load_state_dict(best_state)
-    test_loss, test_accuracy = evaluate_classifier(model, data.test_x, data.test_y)
+    test_loss, test_accuracy = evaluate_classifier(model, data.test_x, data.test_y, batch_size=EVAL_BATCH)
     return FitResult(records, best_epoch, best_val, test_loss, test_accuracy, time.perf_counter() - started)
 
 
