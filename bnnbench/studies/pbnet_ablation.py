@@ -232,7 +232,8 @@ def run_pbnet_ablation(splits: Splits, out_dir: str | os.PathLike[str], settings
             "pbnet on the mnist-bnn topology (32C3-MP2-64C3-MP2-512FC-10, real last layer), mean propagation; "
             "one change per variant.",
             f"Adam, batch 100, learning rate {settings.lr:g} -> {settings.lr_final:g} over {settings.epochs} epochs on "
-            f"the first {settings.train_subset or 'all'} training images (the reference run: 10 epochs on all); "
+            f"the first {settings.train_subset or 'all'} training images (less than the reference run in "
+            "reports/reference/accuracy); "
             "theta clipped to [-0.9, 0.9]; best validation epoch kept.",
             f"Readings on the {len(data.test_y)} test images: the PBNet itself, PBNet-map, PBNet-X for X = "
             f"1..{settings.ensemble_size} (full PBNet only); batch norm of each deterministic network re-estimated on "
