@@ -63,6 +63,12 @@ def _accuracy_suite(options: RunOptions) -> dict[str, object]:
     return run_accuracy_suite(options.quick, options.data_dir, options.checkpoints, options.out_dir / "training")
 
 
+def _studies_suite(options: RunOptions) -> dict[str, object]:
+    from bnnbench.bench.studies_suite import run_studies_suite
+
+    return run_studies_suite(options.quick, options.data_dir, options.out_dir / "studies")
+
+
 #: Suites in the order they run; ``environment`` always runs first.
 SUITES: dict[str, Callable[[RunOptions], dict[str, object]]] = {
     "environment": _environment_suite,
@@ -70,7 +76,12 @@ SUITES: dict[str, Callable[[RunOptions], dict[str, object]]] = {
     "models": _models_suite,
     "hardware": _hardware_suite,
     "accuracy": _accuracy_suite,
+    "studies": _studies_suite,
 }
+
+#: What ``bnnbench run`` runs without ``--suite``: every suite but the full studies,
+#: which take up to 20 minutes each (``--suite studies`` runs them; ``--quick`` their smoke versions).
+DEFAULT_SUITES = ("kernels", "models", "hardware", "accuracy")
 
 
 def default_out_dir(root: Path = Path("reports")) -> Path:

@@ -136,3 +136,13 @@ def test_failing_and_interrupted_suites_leave_a_valid_report(
     assert results["suites"]["environment"]["status"] == "ok"
     assert results["suites"]["hardware"]["status"] == "interrupted"
     assert (tmp_path / "b" / "report.md").is_file()
+
+
+def test_studies_suite_is_skipped_without_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bnnbench.bench.studies_suite import run_studies_suite
+    from bnnbench.runner import SuiteSkipped
+
+    monkeypatch.setenv("BNNBENCH_DATA", str(tmp_path / "empty"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    with pytest.raises(SuiteSkipped, match="no MNIST data found"):
+        run_studies_suite(True, None, tmp_path / "studies")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from bnnbench.runner import SUITES
+    from bnnbench.runner import DEFAULT_SUITES, SUITES
 
     choices = [name for name in SUITES if name != "environment"]
     parser = subparsers.add_parser(
@@ -17,8 +17,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--quick", action="store_true", help="short timing budgets (a few minutes in all)")
     parser.add_argument(
-        "--suite", default=",".join(choices),
-        help=f"comma-separated suites to run (default: all of {', '.join(choices)})",
+        "--suite", default=None,
+        help=f"comma-separated suites among {', '.join(choices)} (default: {','.join(DEFAULT_SUITES)}; "
+        "with --quick all of them, studies in their smoke versions; the full studies take up to 20 min each)",
     )
     parser.add_argument("--threads", type=int, default=None,
                         help="the 'all threads' count (default: every usable core); 1 thread is always measured")
@@ -35,9 +36,12 @@ def run(args: argparse.Namespace) -> int:
     from bnnbench.environment import usable_cores
     from bnnbench.files import write_json_atomic
     from bnnbench.report.writer import write_report
-    from bnnbench.runner import SUITES, RunOptions, benchmark_file, default_out_dir, run_suites
+    from bnnbench.runner import DEFAULT_SUITES, SUITES, RunOptions, benchmark_file, default_out_dir, run_suites
 
-    names = [name.strip() for name in args.suite.split(",") if name.strip()]
+    if args.suite is None:
+        names = [n for n in SUITES if n != "environment"] if args.quick else list(DEFAULT_SUITES)
+    else:
+        names = [name.strip() for name in args.suite.split(",") if name.strip()]
     unknown = [name for name in names if name not in SUITES or name == "environment"]
     if unknown or not names:
         choices = ", ".join(n for n in SUITES if n != "environment")

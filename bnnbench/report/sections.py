@@ -198,11 +198,27 @@ def accuracy_section(data: Mapping, figures: Figures) -> list[Block]:
     ]
 
 
+def studies_section(data: Mapping, figures: Figures) -> list[Block]:
+    """One row per study: what it asks, how it ran, and where its own report and figures are."""
+    rows = [[s["name"], s["summary"], s["settings"], s["status"], f"{s['seconds']:.0f}",
+             f"`{s['out_dir']}/README.md`", len(s.get("figures", []))] for s in data["studies"]]
+    blocks: list[Block] = [
+        Paragraph("Each study wrote its results, its report (question, setup, published figure, findings) and its "
+                  "figures into the folder named below, next to this report. *smoke* settings only check the "
+                  "plumbing on a tiny subset; their numbers are not findings."),
+        table(["study", "question", "settings", "status", "seconds", "report", "figures"], rows),
+    ]
+    blocks += [Problem(f"Study {s['name']} failed: {s['error']}", s.get("traceback", ""))
+               for s in data["studies"] if s["status"] != "ok"]
+    return blocks
+
+
 SECTIONS: dict[str, tuple[str, Callable[[Mapping, Figures], list[Block]]]] = {
     "environment": ("Environment", environment_section),
     "kernels": ("Kernels: daBNN layer set", kernels_section),
     "models": ("Models: compiled binary vs float twin", models_section),
     "accuracy": ("Accuracy of the reference models", accuracy_section),
+    "studies": ("Studies", studies_section),
     "hardware": ("Hardware cost model", hardware_section),
 }
 
