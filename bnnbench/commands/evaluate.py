@@ -59,6 +59,8 @@ def _canonical_command(args: argparse.Namespace) -> str:
     words += ["--threads", str(args.threads)]
     if args.data_dir is not None:
         words += ["--data-dir", str(args.data_dir)]
+    if args.export_map is not None:
+        words += ["--export-map", str(args.export_map)]
     return shlex.join(words)
 
 

@@ -42,7 +42,8 @@ PBNET_READINGS = ("model", "map", "ternary", "ensemble")
 
 def accuracy_percent(probabilities_or_logits: Tensor, labels: Tensor) -> float:
     """Percentage of rows whose argmax is the label."""
-    return 100.0 * float((probabilities_or_logits.argmax(dim=1) == labels).float().mean())
+    correct = int((probabilities_or_logits.argmax(dim=1) == labels).sum())
+    return 100.0 * correct / len(labels)
 
 
 @torch.inference_mode()
