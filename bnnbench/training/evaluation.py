@@ -13,6 +13,13 @@ Every derived network gets its batch-norm statistics re-estimated on training
 images (the first ``bn_images`` of the training split, never validation or
 test) before it is evaluated: its activations are those of one binary network,
 not of the distribution the running statistics were tracked on.
+
+Choices where the paper is silent: the ensemble averages the members' softmax
+probabilities (not their logits or votes); its members are drawn one after
+the other from one generator seeded with ``seed``, so the ensemble of X is the
+first X members of the ensemble of 16; a weight with ``theta = 0`` exactly has
+mode +1 (``sign(0) = +1``); batch norm is re-estimated on 10,000 images by
+default (the CLI's ``--bn-images``) as exact averages over batches of 500.
 """
 
 from __future__ import annotations

@@ -86,14 +86,14 @@ RECIPES: tuple[Recipe, ...] = (
     Recipe(
         "lenet-bitorch float",
         "lenet-bitorch-float",
-        ("lenet-bitorch", "--float-twin", "--epochs", "15", "--lr", "1e-3", "--lr-final", "1e-5"),
+        ("lenet-bitorch", "--float-twin", "--epochs", "12", "--lr", "1e-3", "--lr-final", "1e-5"),
         "98.87 (bitorch)",
         98.87,
     ),
     Recipe(
         "lenet-bitorch binary",
         "lenet-bitorch",
-        ("lenet-bitorch", "--epochs", "20", "--lr", "3e-3", "--lr-final", "3e-6"),
+        ("lenet-bitorch", "--epochs", "16", "--lr", "1e-3", "--lr-final", "1e-5", "--bn-reestimate", "10000"),
         "98.39 (bitorch)",
         98.5,
     ),
