@@ -132,7 +132,7 @@ def test_cli_lists_studies_and_reports_errors_in_one_line(tmp_path, capsys):
     listed = capsys.readouterr().out
     assert all(name in listed for name in studies.names())
     assert main(["study"]) == 2
-    assert "name a study" in capsys.readouterr().err
+    assert "name a study (or --list, --index)" in capsys.readouterr().err
     assert main(["study", "nope"]) == 2
     assert "unknown study 'nope'" in capsys.readouterr().err
     corrupt = tmp_path / "mnist"
@@ -144,3 +144,14 @@ def test_cli_lists_studies_and_reports_errors_in_one_line(tmp_path, capsys):
     assert main(["study", "binaryconnect", "--data-dir", str(corrupt), "--out", str(out)]) == 2
     assert "checksum mismatch" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_index_lists_run_and_missing_studies(tmp_path, capsys):
+    results = {"title": "T", "wall_time_s": 90.0, "command": "bnnbench study binaryconnect", "findings": ["a|b"]}
+    (tmp_path / "binaryconnect").mkdir()
+    (tmp_path / "binaryconnect" / "results.json").write_text(json.dumps(results))
+    assert main(["study", "--index", "--out", str(tmp_path)]) == 0
+    assert str(tmp_path / "README.md") in capsys.readouterr().out
+    lines = (tmp_path / "README.md").read_text().splitlines()
+    assert "| [binaryconnect](binaryconnect/README.md) | T | 1.5 min | `bnnbench study binaryconnect` | a\\|b |" in lines
+    assert sum("| not run |" in line for line in lines) == len(studies.names()) - 1

@@ -17,13 +17,25 @@ lazily, so ``binaryconnect`` never imports torch.
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["StudySpec", "STUDIES", "names", "describe", "default_out_dir", "study_command", "run_study", "markdown"]
+__all__ = [
+    "StudySpec",
+    "STUDIES",
+    "names",
+    "describe",
+    "DEFAULT_ROOT",
+    "default_out_dir",
+    "study_command",
+    "run_study",
+    "markdown",
+    "index_markdown",
+]
 
 
 @dataclass(frozen=True)
@@ -89,9 +101,39 @@ def describe(name: str) -> StudySpec:
         raise ValueError(f"unknown study {name!r}; studies: {', '.join(names())}") from None
 
 
+#: Where studies write by default, one directory per study.
+DEFAULT_ROOT = Path("reports") / "studies"
+
+
 def default_out_dir(name: str) -> Path:
     """``reports/studies/<name>``."""
-    return Path("reports") / "studies" / name
+    return DEFAULT_ROOT / name
+
+
+def index_markdown(root: str | os.PathLike[str]) -> str:
+    """An index of the studies under ``root`` (``root/<name>/results.json``): title, time, command, first finding."""
+    rows = []
+    for name in names():
+        path = Path(root) / name / "results.json"
+        if not path.is_file():
+            rows.append(f"| {name} | {describe(name).summary} | not run | | |")
+            continue
+        results = json.loads(path.read_text(encoding="utf-8"))
+        finding = (results["findings"][0] if results["findings"] else "").replace("|", "\\|")
+        rows.append(
+            f"| [{name}]({name}/README.md) | {results['title']} | {results['wall_time_s'] / 60:.1f} min | "
+            f"`{results['command']}` | {finding} |"
+        )
+    return "\n".join([
+        "# Studies",
+        "",
+        "Each study's directory holds its README.md (question, setup, published figures, findings, tables, "
+        "figures), results.json and PNG figures. Wall times are on the machine named in each README.",
+        "",
+        "| study | title | wall time | command | first finding |",
+        "|---|---|---|---|---|",
+        *rows,
+    ]) + "\n"
 
 
 def study_command(name: str, out_dir: str | os.PathLike[str], data_dir: str | None, smoke: bool) -> str:

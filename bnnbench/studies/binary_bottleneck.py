@@ -313,7 +313,7 @@ def _findings(results: dict[str, Any]) -> list[str]:
         lines.append(
             f"C={channels}: the binary code ({b['bits_per_pixel']:g} bits/pixel, {b['compression_vs_8bit']:.0f}x "
             f"smaller than the 8-bit image) reconstructs at {b['test']['psnr_db']:.2f} dB, the float code of the same "
-            f"size ({f['compression_vs_8bit']:.2f}x) at {f['test']['psnr_db']:.2f} dB: "
+            f"size (32-bit units, compression {f['compression_vs_8bit']:.2f}x) at {f['test']['psnr_db']:.2f} dB: "
             f"{b['test']['psnr_db'] - f['test']['psnr_db']:+.2f} dB for {f['code_bits'] // b['code_bits']}x fewer bits. "
             f"Its bits are 1 for {100 * b['test']['ones_fraction']:.0f}% of units, mean per-unit entropy "
             f"{b['test']['bit_entropy_mean']:.2f} bit."
