@@ -29,7 +29,7 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> WrittenReport:
 def test_markdown_shows_every_suite_highlights_and_figure_links(written: WrittenReport) -> None:
     text = written.markdown.read_text()
     for title in ("## Environment", "## Kernels: daBNN layer set", "## Models: compiled binary vs float twin",
-                  "## Accuracy of the reference models", "## Hardware cost model", "## studies"):
+                  "## Accuracy of the reference models", "## Hardware cost model", "## Studies"):
         assert title in text
     assert "Binary layers on 1 thread, end to end: 8.8× faster than torch fp32" in text
     assert "| conv 56x56x64->64 | 1 | 0.25 | 0.2 | 2.2 | 2.4 | 8.8x | 11.0x |" in text
