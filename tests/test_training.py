@@ -252,10 +252,18 @@ def test_reference_table_reads_measured_figures_from_run_files(tmp_path):
     table = reference.table_markdown(runs)
     bnn_line = next(line for line in table.splitlines() if line.startswith("| mnist-bnn |"))
     assert "| 98.76 | **no** | 10.0 min | 1/1 |" in bnn_line
-    assert "--out reports/reference/accuracy/runs/mnist-bnn" in bnn_line
+    bnn_command = next(line for line in table.splitlines() if line.startswith("- mnist-bnn: `bnnbench train"))
+    assert "--out reports/reference/accuracy/runs/mnist-bnn`" in bnn_command
     pbnet_line = next(line for line in table.splitlines() if line.startswith(f"| {pbnet.row} |"))
-    assert "| 99.01 | yes |" in pbnet_line and "bnnbench evaluate" in pbnet_line
+    assert "| 99.01 | yes |" in pbnet_line
+    pbnet_command = next(line for line in table.splitlines() if line.startswith(f"- {pbnet.row}: "))
+    assert "&& bnnbench evaluate" in pbnet_command
     assert "map 99.01; ensemble 99.20" in table
     assert table.count("not run") == len(reference.RECIPES) - 2
+    (runs / "variant").mkdir()
+    variant = {"finished": True, "best_val_accuracy": 99.1, "test_accuracy": 98.9, "command": "bnnbench train x"}
+    (runs / "variant" / "metrics.json").write_text(json.dumps(variant))
+    table = reference.table_markdown(runs)
+    assert "- variant: best validation 99.10, test 98.90, `bnnbench train x`" in table
     assert reference.main(["table", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "table.md").read_text() == table and (tmp_path / "curves.png").is_file()

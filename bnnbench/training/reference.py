@@ -188,11 +188,12 @@ def accuracy_rows(runs: Path) -> list[dict[str, Any]]:
 
 
 def table_markdown(runs: Path) -> str:
-    """The accuracy table (markdown) of the runs under ``runs``."""
+    """The accuracy table (markdown) of the runs under ``runs``, then the commands."""
     lines = [
-        "| model | published | target | measured (test) | met | train wall time | best epoch | command |",
-        "|---|---|---|---|---|---|---|---|",
+        "| model | published | target | measured (test) | met | train wall time | best epoch (validation) |",
+        "|---|---|---|---|---|---|---|",
     ]
+    commands = ["", "Commands (run from the repository root; seed 0, one thread):", ""]
     for row in accuracy_rows(runs):
         recipe: Recipe = row["recipe"]
         measured = row["measured"]
@@ -200,18 +201,39 @@ def table_markdown(runs: Path) -> str:
         met = "" if measured is None else ("yes" if measured >= recipe.target else "**no**")
         wall = "" if row["wall_time_s"] is None else f"{row['wall_time_s'] / 60:.1f} min"
         best = "" if row["best_epoch"] is None else f"{row['best_epoch']}/{row['epochs']}"
+        lines.append(f"| {recipe.row} | {recipe.published} | ≥ {recipe.target:g} | {shown} | {met} | {wall} | {best} |")
         command = shlex.join(train_command(recipe, "reports/reference/accuracy/runs"))
         evaluate = evaluate_command(recipe, "reports/reference/accuracy/runs")
         if evaluate is not None:
             command += " && " + shlex.join(evaluate)
-        lines.append(
-            f"| {recipe.row} | {recipe.published} | ≥ {recipe.target:g} | {shown} | {met} | {wall} | {best} | `{command}` |"
-        )
+        commands.append(f"- {recipe.row}: `{command}`")
+    lines += commands
     readings = [r for r in accuracy_rows(runs) if r["readings"]]
     if readings:
         lines += ["", "All PBNet readings (test accuracy, %):", ""]
         lines += [f"- {r['recipe'].run}: {r['readings']}" for r in readings]
+    others = _other_runs(runs)
+    if others:
+        lines += ["", "Other runs (alternatives not selected; the choice used validation accuracy only):", ""]
+        lines += others
     return "\n".join(lines) + "\n"
+
+
+def _other_runs(runs: Path) -> list[str]:
+    """One line per finished run directory that no recipe names."""
+    known = {recipe.run for recipe in RECIPES}
+    lines = []
+    for metrics_path in sorted(runs.glob("*/metrics.json")):
+        if metrics_path.parent.name in known:
+            continue
+        metrics = json.loads(metrics_path.read_text())
+        if not metrics.get("finished"):
+            continue
+        lines.append(
+            f"- {metrics_path.parent.name}: best validation {metrics['best_val_accuracy']:.2f}, "
+            f"test {metrics['test_accuracy']:.2f}, `{metrics.get('command', '')}`"
+        )
+    return lines
 
 
 def _run(out: Path) -> int:
