@@ -246,13 +246,14 @@ def test_reference_table_reads_measured_figures_from_run_files(tmp_path):
     epochs = [{"epoch": 1, "train_loss": 0.5, "val_loss": 0.4, "val_accuracy": 98.0}]
     for recipe, test in ((bnn, 98.76), (pbnet, 97.5)):
         (runs / recipe.run).mkdir(parents=True)
-        metrics = {"finished": True, "test_accuracy": test, "wall_time_s": 600.0, "best_epoch": 1, "epochs": epochs}
+        metrics = {"finished": True, "test_accuracy": test, "wall_time_s": 600.0, "cpu_time_s": 540.0,
+                   "best_epoch": 1, "epochs": epochs}
         (runs / recipe.run / "metrics.json").write_text(json.dumps(metrics))
     evaluation = {"accuracy": {"model": 97.5, "map": 99.01, "ensemble": {"accuracy": 99.2}}}
     (runs / pbnet.run / "evaluation-test.json").write_text(json.dumps(evaluation))
     table = reference.table_markdown(runs)
     bnn_line = next(line for line in table.splitlines() if line.startswith("| mnist-bnn |"))
-    assert "| 98.76 | **no** | 10.0 min | 1/1 |" in bnn_line
+    assert "| 98.76 | **no** | 10.0 min (9.0 min) | 1/1 |" in bnn_line
     bnn_command = next(line for line in table.splitlines() if line.startswith("- mnist-bnn: `bnnbench train"))
     assert "--out reports/reference/accuracy/runs/mnist-bnn`" in bnn_command
     pbnet_line = next(line for line in table.splitlines() if line.startswith(f"| {pbnet.row} |"))
