@@ -4,8 +4,9 @@ compiled engine predicts what torch predicts.
 With ``--checkpoints DIR`` every ``checkpoint.pt`` below DIR is evaluated on
 the MNIST test set (with the ``metrics.json`` written beside it by
 ``bnnbench train``).  Without, the suite trains a short version of the
-reference models in this run (one epoch on a subset with ``--quick``, two full
-epochs otherwise) -- enough to show the pipeline and the gap between binary
+reference models in this run (with ``--quick`` one epoch on 5000 images,
+validated on 1000 and tested on the first 2000 test images; otherwise two
+full epochs on the standard splits) -- enough to show the pipeline and the gap between binary
 models and their float twins, not the published accuracies, which
 ``reports/reference/accuracy`` reproduces with the full recipes.
 """
@@ -13,6 +14,7 @@ models and their float twins, not the published accuracies, which
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -32,6 +34,8 @@ from bnnbench.training.trainer import TrainConfig, train
 SHORT_TRAININGS = (("mnist-bnn", False, 3e-3), ("mnist-bnn", True, 1e-3), ("sfc", False, 3e-3),
                    ("binaryconnect-logreg", False, 1e-2))
 QUICK_TRAININGS = SHORT_TRAININGS[:2]
+#: --quick trains, validates and tests on the first images of each split only.
+QUICK_SIZES = {"train": 5000, "validation": 1000, "test": 2000}
 
 
 def _engine_agreement(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor) -> dict[str, object]:
@@ -68,14 +72,19 @@ def evaluate_checkpoints(directory: Path, data_dir: str | None) -> list[dict[str
 
 def train_short(quick: bool, data_dir: str | None, out_dir: Path) -> list[dict[str, object]]:
     plan = QUICK_TRAININGS if quick else SHORT_TRAININGS
-    subset = 5000 if quick else None
-    splits = mnist_splits(data_dir, train_subset=subset)
+    subset = QUICK_SIZES["train"] if quick else None
+    if quick:
+        splits = mnist_splits(data_dir, validation_size=QUICK_SIZES["validation"], train_subset=subset)
+        splits = replace(splits, test_x=splits.test_x[: QUICK_SIZES["test"]], test_y=splits.test_y[: QUICK_SIZES["test"]])
+    else:
+        splits = mnist_splits(data_dir)
     progress = Progress(len(plan), "accuracy")
     runs = []
     for name, float_twin, lr in plan:
         label = f"{name}{'-float' if float_twin else ''}"
         config = TrainConfig(model=name, float_twin=float_twin, epochs=1 if quick else 2, lr=lr, lr_final=lr / 10,
-                             train_subset=subset, data_dir=data_dir)
+                             train_subset=subset, data_dir=data_dir,
+                             validation_size=QUICK_SIZES["validation"] if quick else 5000)
         result = train(config, out_dir / label, data=splits, log=lambda line: None)
         model = load_checkpoint(result.checkpoint).model
         run = {**result.metrics, "run": label}
