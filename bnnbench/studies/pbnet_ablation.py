@@ -131,7 +131,7 @@ class Settings:
     """Budget of the study (defaults: the full study)."""
 
     epochs: int = 3
-    train_subset: int | None = 20000
+    train_subset: int | None = 40000
     val_subset: int | None = 2000
     test_subset: int | None = None
     lr: float = 1e-2
