@@ -209,7 +209,8 @@ def _ensemble_figure(results: dict[str, Any], path: Path) -> str:
                    label=f"{name}: PBNet-map")
     ax.set_xlabel("ensemble size X")
     ax.set_ylabel("test accuracy (%)")
-    ax.set_ylim(min(curve + run["ensemble"]["single_networks"]) - 1.0, 100.0)
+    maps = [other["map_accuracy"] for other in results["variants"].values()]
+    ax.set_ylim(max(min(curve + run["ensemble"]["single_networks"] + maps) - 1.0, 0.0), 100.0)
     ax.set_title("accuracy against ensemble size", fontsize=10)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)
