@@ -123,6 +123,8 @@ def test_larq_guide_study_plumbing(mnist, tmp_path):
         for run in block["ablations"].values():
             assert 0.0 <= run["test_accuracy"] <= 100.0 and len(run["epochs"]) == settings.budget(network)[1]
             assert run["costs"]["rpi4b"]["latency_ms"] > 0
+        assert block["ablations"]["baseline"]["largest_latent_weight"] <= 1.0  # clipped
+        assert block["ablations"]["bop"]["largest_latent_weight"] == 1.0  # Bop's weights are ±1
     assert results["data"]["test"] == settings.test_subset
 
 

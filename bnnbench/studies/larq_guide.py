@@ -65,6 +65,7 @@ from bnnbench.studies.torch_support import (
     hardware_costs,
     use_one_thread,
 )
+from bnnbench.training.bop import binary_weights
 from bnnbench.training.plots import plot_training_curves
 
 __all__ = ["Settings", "Ablation", "ABLATIONS", "run_larq_guide", "markdown"]
@@ -159,7 +160,9 @@ def _train(network: str, ablation: Ablation, data: TensorSplits, settings: Setti
         on_epoch=lambda record: progress.step(f"{network} {ablation.name} seed {seed} epoch {record['epoch']}"),
     )
     _, shape = NETWORKS[network]
-    return {"seed": seed, **fit.to_dict(), "costs": hardware_costs(model, shape, name=f"{network}-{ablation.name}")}
+    largest = max(float(weight.detach().abs().max()) for weight in binary_weights(model))
+    return {"seed": seed, **fit.to_dict(), "largest_latent_weight": largest,
+            "costs": hardware_costs(model, shape, name=f"{network}-{ablation.name}")}
 
 
 def _cost_cells(costs: dict[str, Any]) -> list[str]:
@@ -196,11 +199,16 @@ def _findings(results: dict[str, Any]) -> list[str]:
             fpga, base_fpga = costs[FPGA_TARGET], base_costs[FPGA_TARGET]
             lut = ("LUTs n/a" if "error" in fpga or "error" in base_fpga
                    else f"LUTs {_ratio(fpga['lut'], base_fpga['lut'])}")
+            latent = (f" Largest latent |w| after training: {run['largest_latent_weight']:.2f} "
+                      f"(baseline {base['largest_latent_weight']:.2f}); clipping at 1 "
+                      + ("never acted." if run["largest_latent_weight"] <= 1.0 else "would have acted.")
+                      if name == "no-clip" else "")
             lines.append(
                 f"{network} {name} ({run['change']}): {percent(run['test_accuracy'])}, {signed(delta)}"
                 f"{' (within seed noise)' if abs(delta) <= spread else ''}; size "
                 f"{_ratio(costs['model_bytes'], base_costs['model_bytes'])}, {CPU_TARGET} latency "
                 f"{_ratio(costs[CPU_TARGET]['latency_ms'], base_costs[CPU_TARGET]['latency_ms'])}, {FPGA_TARGET} {lut}."
+                + latent
             )
     return lines
 
@@ -303,17 +311,19 @@ def markdown(results: dict[str, Any]) -> str:
         rows = [
             [name, run["change"], percent(run["test_accuracy"]),
              "" if name == "baseline" else signed(run["test_accuracy"] - base, ""),
-             f"{run['best_val_accuracy']:.2f}", *_cost_cells(run["costs"]), f"{run['seconds']:.0f}"]
+             f"{run['best_val_accuracy']:.2f}", f"{run['largest_latent_weight']:.2f}", *_cost_cells(run["costs"]),
+             f"{run['seconds']:.0f}"]
             for name, run in runs.items()
         ]
         repeat = block["baseline_repeat"]
         rows.append([f"baseline, seed {repeat['seed']}", "same as baseline", percent(repeat["test_accuracy"]),
                      signed(repeat["test_accuracy"] - base, ""), f"{repeat['best_val_accuracy']:.2f}",
-                     *_cost_cells(repeat["costs"]), f"{repeat['seconds']:.0f}"])
+                     f"{repeat['largest_latent_weight']:.2f}", *_cost_cells(repeat["costs"]), f"{repeat['seconds']:.0f}"])
         errors = {run["costs"][FPGA_TARGET]["error"] for run in runs.values() if "error" in run["costs"][FPGA_TARGET]}
         body.append(f"**{network}** ({block['train_images']} training images):")
         body.append(md_table(
-            ["ablation", "change", "test acc", "Δ (points)", "val acc", "size (KiB)", f"{CPU_TARGET} latency (µs)",
+            ["ablation", "change", "test acc", "Δ (points)", "val acc", "max latent \\|w\\|", "size (KiB)",
+             f"{CPU_TARGET} latency (µs)",
              f"{CPU_TARGET} energy (µJ)", f"{FPGA_TARGET} LUTs @ {FPGA_FPS:.0f} fps", "train time (s)"],
             rows,
         ))
