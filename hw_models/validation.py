@@ -32,6 +32,11 @@ DABNN_README = "JDAI-CV/dabnn README.md, benchmark log on Google Pixel 1 (2019-0
 FINN_ABSTRACT = "Umuroglu et al., FINN, FPGA 2017 (arXiv 1612.07119), abstract: ZC706 measurements"
 LARQ_ZOO = "larq/zoo model docstrings, 'ImageNet Metrics' table (Parameters, Memory in MiB)"
 BNN_PYNQ_CONFIG = "Xilinx/BNN-PYNQ bnn/src/network/cnvW1A1/hw/config.h (per-layer SIMD, PE, Ext Latency) at 100 MHz"
+BNN_PYNQ_LFC_CONFIG = "Xilinx/BNN-PYNQ bnn/src/network/lfcW1A1/hw/config.h (per-layer SIMD, PE, Ext Latency) at 100 MHz"
+#: Post-implementation utilization reports (Vivado 2018.2) in BNN-PYNQ's network READMEs.
+BNN_PYNQ_UTILIZATION = "Xilinx/BNN-PYNQ bnn/src/network/{net}/README.md, Vivado 2018.2 utilization report for PYNQ-Z1"
+UTILIZATION_NOTE = ("the report covers the whole overlay (accelerator plus the DMA/AXI shell around it), the model "
+                    "only the dataflow accelerator")
 BNN_PYNQ_NOTEBOOK = ("Xilinx/BNN-PYNQ notebooks/CNV-QNN_Cifar10_Testset.ipynb output, W1A1: 9149.98 images/s over the "
                      "10000-image CIFAR-10 test set")
 
@@ -40,6 +45,13 @@ DABNN_CLOCK_NOTE = ("the log reports the CPUs at 1593.6 MHz with frequency scali
 
 #: BNN-PYNQ cnvW1A1 folding (config.h): (PE, SIMD) per layer; the classifier padded to 64 outputs.
 BNN_PYNQ_CNV_W1A1: tuple[tuple[int, int], ...] = ((16, 3), (32, 32), (16, 32), (16, 32), (4, 32), (1, 32), (1, 4), (1, 8), (4, 1))
+#: BNN-PYNQ lfcW1A1 folding (config.h): (PE, SIMD) per layer; the classifier padded to 64 outputs.
+BNN_PYNQ_LFC_W1A1: tuple[tuple[int, int], ...] = ((32, 64), (64, 32), (32, 64), (16, 8))
+#: BNN-PYNQ utilization reports (PYNQ-Z1): LUTs, BRAM18 equivalents (RAMB18 + 2 x RAMB36), DSPs.
+BNN_PYNQ_RESOURCES: dict[str, tuple[int, int, int]] = {
+    "cnvW1A1": (26_072, 96 + 2 * 76, 24),
+    "lfcW1A1": (28_360, 208 + 2 * 6, 4),
+}
 #: LFC-max on ZC706 (Umuroglu et al. 2017, as stated in the hardware issue): (PE, SIMD) per layer.
 LFC_MAX: tuple[tuple[int, int], ...] = ((128, 64), (128, 64), (128, 64), (16, 8))
 
@@ -72,6 +84,14 @@ def bnn_pynq_cnv_folding(workload: Workload) -> dict[str, Folding]:
     return folding
 
 
+def bnn_pynq_lfc_folding(workload: Workload) -> dict[str, Folding]:
+    """BNN-PYNQ's lfcW1A1 folding on the zoo's ``lfc`` (classifier padded to 64 outputs)."""
+    names = matrix_layer_names(workload)
+    folding = {name: Folding(pe, simd) for name, (pe, simd) in zip(names, BNN_PYNQ_LFC_W1A1)}
+    folding[names[-1]] = Folding(*BNN_PYNQ_LFC_W1A1[-1], pad_outputs_to=64)
+    return folding
+
+
 def lfc_max_folding(workload: Workload) -> dict[str, Folding]:
     """FINN's LFC-max folding on the zoo's ``lfc``."""
     return {name: Folding(pe, simd) for name, (pe, simd) in zip(matrix_layer_names(workload), LFC_MAX)}
@@ -101,6 +121,9 @@ def published_figures() -> list[PublishedFigure]:
         PublishedFigure("frame rate", "frames/s", "cnv W1A1", "pynq-z1", "BNN-PYNQ cnvW1A1 folding", 100e6 / 32768,
                         BNN_PYNQ_CONFIG + ": slowest layer 32768 cycles (analytical)",
                         lambda: estimate_fpga(cnv, _fpga("pynq-z1"), bnn_pynq_cnv_folding(cnv)).fps),
+        PublishedFigure("frame rate", "frames/s", "lfc W1A1", "pynq-z1", "BNN-PYNQ lfcW1A1 folding", 100e6 / 512,
+                        BNN_PYNQ_LFC_CONFIG + ": slowest layer 512 cycles (analytical)",
+                        lambda: estimate_fpga(lfc, _fpga("pynq-z1"), bnn_pynq_lfc_folding(lfc)).fps),
         PublishedFigure("frame rate", "frames/s", "lfc", "zc706", "LFC-max folding", 200e6 / 128,
                         "Umuroglu et al. 2017 LFC-max: slowest layer 128 cycles at 200 MHz (analytical)",
                         lambda: estimate_fpga(lfc, _fpga("zc706"), lfc_max_folding(lfc)).fps),
@@ -125,6 +148,16 @@ def published_figures() -> list[PublishedFigure]:
                         lambda: estimate_cpu(zoo.get("birealnet-18"), _cpu("pixel1")).latency_s * 1e3,
                         note=DABNN_CLOCK_NOTE),
     ]
+    bnn_pynq_designs = (("cnvW1A1", "cnv W1A1", cnv, bnn_pynq_cnv_folding), ("lfcW1A1", "lfc W1A1", lfc, bnn_pynq_lfc_folding))
+    for net, label, workload, folding in bnn_pynq_designs:
+        published = dict(zip(("lut", "bram18", "dsp"), BNN_PYNQ_RESOURCES[net]))
+        for resource, unit in (("lut", "LUTs"), ("bram18", "BRAM18"), ("dsp", "DSPs")):
+            figures.append(PublishedFigure(
+                "resources", unit, label, "pynq-z1", f"BNN-PYNQ {net} folding", published[resource],
+                BNN_PYNQ_UTILIZATION.format(net=net),
+                lambda w=workload, f=folding, r=resource: float(getattr(estimate_fpga(w, _fpga("pynq-z1"), f(w)), r)),
+                note=UTILIZATION_NOTE,
+            ))
     dabnn_layers = (
         ("BM_bnn_bconv_3x3_64", binary_conv_layer(56, 56, 64, 64), 1.285949),
         ("BM_bnn_bconv_3x3_128", binary_conv_layer(28, 28, 128, 128), 0.988757),
@@ -219,8 +252,9 @@ def qualitative_checks() -> list[str]:
 
 
 NOT_VALIDATED = (
-    "FPGA LUT, BRAM and power figures against published numbers: FINN's and FINN-R's resource tables could not be "
-    "retrieved from the sources available while writing this, and no figure was entered from memory.",
+    "FPGA resources of FINN's ZC706 designs (SFC/LFC/CNV-max) and FPGA power: the FINN and FINN-R papers' tables "
+    "could not be retrieved from the sources available while writing this, and no figure was entered from memory. "
+    "Resources are validated against BNN-PYNQ's published utilization reports (PYNQ-Z1) above.",
     "Raspberry Pi 3B / 4B and Pixel 4 latencies: LCE's published QuickNet latencies (RPi 4B, Pixel 1) are for the "
     "March 2020 QuickNet, an earlier architecture than larq zoo's v1.0 QuickNet in the zoo; Riptide's Raspberry Pi 3B "
     "figures were not retrieved.",

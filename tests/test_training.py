@@ -170,6 +170,7 @@ def test_train_config_validation_and_schedule():
         ({"lr": -1.0}, "lr"),
         ({"weight_decay": -1e-4}, "weight_decay"),
         ({"bn_reestimate": 1}, "bn_reestimate"),
+        ({"augment_shift": -1}, "augment_shift"),
         ({"model": "vgg"}, "unknown model"),
     ]:
         with pytest.raises(ValueError, match=message):
@@ -181,14 +182,15 @@ def test_cli_train_and_evaluate_end_to_end(tmp_path, capsys):
     code = main([
         "train", "binaryconnect-logreg", "--option", "stochastic=false", "--epochs", "1",
         "--train-subset", "3000", "--seed", "7", "--data-dir", str(SHARED_MNIST.parent),
-        "--out", str(out), "--no-progress", "--lr", "0.01",
+        "--out", str(out), "--no-progress", "--lr", "0.01", "--augment-shift", "1",
     ])
     assert code == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["options"] == {"stochastic": False} and metrics["seed"] == 7
+    assert metrics["config"]["augment_shift"] == 1
     assert metrics["command"] == (
         "bnnbench train binaryconnect-logreg --option stochastic=false --epochs 1 --batch-size 100 "
-        f"--optimizer adam --lr 0.01 --schedule exponential --seed 7 --threads 1 --train-subset 3000 "
+        f"--optimizer adam --lr 0.01 --schedule exponential --augment-shift 1 --seed 7 --threads 1 --train-subset 3000 "
         f"--data-dir {SHARED_MNIST.parent} --out {out}"
     )
     assert metrics["test_accuracy"] > 70.0

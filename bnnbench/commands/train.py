@@ -56,6 +56,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         metavar="N",
         help="recompute batch-norm statistics on N training images after each epoch (default: off)",
     )
+    parser.add_argument(
+        "--augment-shift",
+        type=int,
+        default=0,
+        metavar="PIXELS",
+        help="shift each training image by a random offset of up to PIXELS in x and y (default: 0, off)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--train-subset", type=int, default=None, help="use only the first N training images")
@@ -82,6 +89,8 @@ def canonical_command(args: argparse.Namespace, out: str) -> str:
         words += ["--weight-decay", repr(args.weight_decay)]
     if args.bn_reestimate:
         words += ["--bn-reestimate", str(args.bn_reestimate)]
+    if args.augment_shift:
+        words += ["--augment-shift", str(args.augment_shift)]
     words += ["--seed", str(args.seed), "--threads", str(args.threads)]
     for flag, value in (("--train-subset", args.train_subset), ("--init-from", args.init_from), ("--data-dir", args.data_dir)):
         if value is not None:
@@ -118,6 +127,7 @@ def _handle(args: argparse.Namespace) -> int:
         schedule=args.schedule,
         weight_decay=args.weight_decay,
         bn_reestimate=args.bn_reestimate,
+        augment_shift=args.augment_shift,
         seed=args.seed,
         threads=args.threads,
         train_subset=args.train_subset,

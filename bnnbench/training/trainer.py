@@ -5,7 +5,8 @@ learning rate decayed exponentially from ``lr`` to ``lr_final`` over the run
 (Courbariaux et al. 2016 section 2.5, decay per epoch) or halved when the
 validation accuracy stops improving (``schedule="plateau"``), latent weights
 clipped after every step (``optimizer="bop"`` instead flips binary weights with
-Bop, Helwegen et al. 2019). With ``bn_reestimate=N`` the batch-norm running
+Bop, Helwegen et al. 2019), training images optionally shifted by a few pixels
+(``augment_shift``, :mod:`.augment`). With ``bn_reestimate=N`` the batch-norm running
 statistics are recomputed exactly on the first N training images after every
 epoch, so that validation, the saved checkpoint and the final test all use
 statistics of the weights being saved rather than a running average over
@@ -48,6 +49,7 @@ from torch import nn
 from bnnbench import models
 from bnnbench.data.atomic import write_text_atomic
 from bnnbench.nn.layers import clip_latent_weights
+from bnnbench.training.augment import random_shift
 from bnnbench.training.bop import Bop
 from bnnbench.training.checkpoint import load_checkpoint, save_checkpoint
 from bnnbench.training.evaluation import evaluate_classifier, reestimate_batchnorm
@@ -77,6 +79,7 @@ class TrainConfig:
     momentum: float = 0.9
     weight_decay: float = 0.0
     bn_reestimate: int = 0
+    augment_shift: int = 0
     seed: int = 0
     threads: int = 1
     validation_size: int = 5000
@@ -95,6 +98,7 @@ class TrainConfig:
             (self.schedule in SCHEDULES, f"schedule must be one of {SCHEDULES}, got {self.schedule!r}"),
             (self.optimizer in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}"),
             (self.threads >= 1, f"threads must be >= 1, got {self.threads}"),
+            (self.augment_shift >= 0, f"augment_shift must be >= 0, got {self.augment_shift}"),
             (self.weight_decay >= 0, f"weight_decay must be >= 0, got {self.weight_decay}"),
             (
                 self.bn_reestimate == 0 or self.bn_reestimate >= 2,
@@ -226,6 +230,7 @@ def train(
         loss_sum, correct, seen = 0.0, 0, 0
         for index in batches:
             images, labels = data.train_x[index], data.train_y[index]
+            images = random_shift(images, config.augment_shift, generator)
             logits = model(images)
             loss = F.cross_entropy(logits, labels)
             loss_value = float(loss.detach())
