@@ -71,7 +71,7 @@ def test_atomic_writes_leave_readable_files_and_no_temporaries(tmp_path: Path) -
     import os
     import stat
 
-    from bnnbench.files import write_json_atomic
+    from bnnbench.files import atomic_path, write_json_atomic
 
     target = tmp_path / "sub" / "results.json"
     write_json_atomic(target, {"a": 1})
@@ -79,7 +79,16 @@ def test_atomic_writes_leave_readable_files_and_no_temporaries(tmp_path: Path) -
     umask = os.umask(0)
     os.umask(umask)
     assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
-    assert [p.name for p in target.parent.iterdir()] == ["results.json"]
+    # atomic_path (checkpoints, figures): same permissions; a failing writer leaves the old file.
+    checkpoint = tmp_path / "sub" / "checkpoint.pt"
+    with atomic_path(checkpoint) as tmp:
+        tmp.write_bytes(b"old")
+    assert stat.S_IMODE(checkpoint.stat().st_mode) == 0o666 & ~umask
+    with pytest.raises(RuntimeError), atomic_path(checkpoint) as tmp:
+        tmp.write_bytes(b"half")
+        raise RuntimeError("writer died")
+    assert checkpoint.read_bytes() == b"old"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["checkpoint.pt", "results.json"]
 
 
 def test_accuracy_suite_is_skipped_with_its_reason_when_there_is_no_data(

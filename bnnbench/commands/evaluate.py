@@ -69,7 +69,7 @@ def _handle(args: argparse.Namespace) -> int:
 
     from bnnbench.data.idx import IdxFormatError
     from bnnbench.data.mnist import ChecksumError, MnistNotFoundError
-    from bnnbench.data.atomic import write_text_atomic
+    from bnnbench.files import write_text_atomic
     from bnnbench.models import PBNet
     from bnnbench.training import (
         CheckpointError,

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bnnbench.data.atomic import atomic_path
+from bnnbench.files import atomic_path
 from bnnbench.data.idx import IdxFormatError, read_idx
 
 if TYPE_CHECKING:

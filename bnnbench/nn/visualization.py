@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from bnnbench.data.atomic import atomic_path
+from bnnbench.files import atomic_path
 from bnnbench.nn.layers import QConv2d
 
 __all__ = ["KernelRecorder"]

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from bnnbench import models
-from bnnbench.data.atomic import atomic_path
+from bnnbench.files import atomic_path
 
 __all__ = ["CheckpointError", "Checkpoint", "save_checkpoint", "load_checkpoint"]
 

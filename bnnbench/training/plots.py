@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from bnnbench.data.atomic import atomic_path
+from bnnbench.files import atomic_path
 
 __all__ = ["plot_training_curves"]
 

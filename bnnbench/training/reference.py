@@ -257,7 +257,7 @@ def _run(out: Path) -> int:
 
 
 def _table(out: Path) -> int:
-    from bnnbench.data.atomic import write_text_atomic
+    from bnnbench.files import write_text_atomic
     from bnnbench.training.plots import plot_training_curves
 
     runs = out / "runs"

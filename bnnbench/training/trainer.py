@@ -47,7 +47,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bnnbench import models
-from bnnbench.data.atomic import write_text_atomic
+from bnnbench.files import write_text_atomic
 from bnnbench.nn.layers import clip_latent_weights
 from bnnbench.training.augment import random_shift
 from bnnbench.training.bop import Bop
