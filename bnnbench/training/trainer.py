@@ -53,8 +53,8 @@ from bnnbench.training.augment import random_shift
 from bnnbench.training.bop import Bop
 from bnnbench.training.checkpoint import load_checkpoint, save_checkpoint
 from bnnbench.training.evaluation import evaluate_classifier, reestimate_batchnorm
+from bnnbench.progress import Progress
 from bnnbench.training.plots import plot_training_curves
-from bnnbench.training.progress import ProgressBar
 from bnnbench.training.splits import DataSplits, mnist_splits
 
 __all__ = ["TrainConfig", "TrainResult", "train", "SCHEDULES", "OPTIMIZERS"]
@@ -226,7 +226,9 @@ def train(
         order = torch.randperm(n_train, generator=generator)
         batches = [order[s : s + config.batch_size] for s in range(0, n_train, config.batch_size)]
         batches = [b for b in batches if len(b) > 1]  # batch norm needs two examples
-        bar = ProgressBar(len(batches), f"epoch {epoch + 1}/{config.epochs}", enabled=progress)
+        bar = Progress(
+            len(batches), f"epoch {epoch + 1}/{config.epochs}", interactive=progress, log_lines=False
+        )
         loss_sum, correct, seen = 0.0, 0, 0
         for index in batches:
             images, labels = data.train_x[index], data.train_y[index]
@@ -243,7 +245,7 @@ def train(
             loss_sum += loss_value * len(labels)
             correct += int((logits.argmax(dim=1) == labels).sum())
             seen += len(labels)
-            bar.update(loss=loss_sum / seen, acc=100.0 * correct / seen)
+            bar.step(loss=loss_sum / seen, acc=100.0 * correct / seen)
         bar.close()
         if config.bn_reestimate:
             reestimate_batchnorm(model, data.train_x[: config.bn_reestimate])
