@@ -15,6 +15,7 @@ from bnnbench.training import (
     CheckpointError,
     DataSplits,
     TrainConfig,
+    derived_network,
     evaluate_classifier,
     evaluate_pbnet,
     load_checkpoint,
@@ -96,6 +97,22 @@ def test_pbnet_training_learns_and_its_readings_evaluate(small_mnist, tmp_path):
         evaluate_pbnet(pbnet, small_mnist.train_x[:10], small_mnist.test_x[:10], small_mnist.test_y[:10], readings=("mode",))
 
 
+def test_pbnet_selected_by_its_map_network(small_mnist, tmp_path):
+    tiny = DataSplits(small_mnist.train_x[:400], small_mnist.train_y[:400], small_mnist.val_x[:200],
+                      small_mnist.val_y[:200], small_mnist.test_x[:100], small_mnist.test_y[:100], small_mnist.source)
+    config = TrainConfig(model="pbnet", epochs=3, batch_size=50, lr=1e-2, seed=0, select_by="map")
+    result = train(config, tmp_path, data=tiny, progress=False, log=quiet)
+    epochs = result.metrics["epochs"]
+    best = max(epochs, key=lambda e: e["val_accuracy_map"])
+    assert result.metrics["best_epoch"] == best["epoch"]
+    assert result.metrics["best_val_accuracy"] == best["val_accuracy_map"]
+    saved = load_checkpoint(result.checkpoint).model
+    deployed = derived_network(saved, "map", tiny.train_x)  # the trainer re-estimates on the first 10k (here all 400)
+    assert evaluate_classifier(deployed, tiny.val_x, tiny.val_y)[1] == pytest.approx(best["val_accuracy_map"])
+    with pytest.raises(ValueError, match="needs a PBNet"):
+        train(TrainConfig(model="mnist-bnn", epochs=1, select_by="map"), tmp_path / "x", data=tiny, log=quiet)
+
+
 def test_pbnet_s_initialised_from_float_twin_checkpoint(small_mnist, tmp_path):
     torch.manual_seed(0)
     twin = models.create("pbnet-s", float_twin=True)
@@ -171,6 +188,7 @@ def test_train_config_validation_and_schedule():
         ({"weight_decay": -1e-4}, "weight_decay"),
         ({"bn_reestimate": 1}, "bn_reestimate"),
         ({"augment_shift": -1}, "augment_shift"),
+        ({"select_by": "ensemble"}, "select_by"),
         ({"model": "vgg"}, "unknown model"),
     ]:
         with pytest.raises(ValueError, match=message):

@@ -63,6 +63,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         metavar="PIXELS",
         help="shift each training image by a random offset of up to PIXELS in x and y (default: 0, off)",
     )
+    parser.add_argument(
+        "--select-by",
+        choices=("model", "map"),
+        default="model",
+        help="validation accuracy that picks the saved epoch: the model's, or (PBNet) its map network's",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--train-subset", type=int, default=None, help="use only the first N training images")
@@ -91,6 +97,8 @@ def canonical_command(args: argparse.Namespace, out: str) -> str:
         words += ["--bn-reestimate", str(args.bn_reestimate)]
     if args.augment_shift:
         words += ["--augment-shift", str(args.augment_shift)]
+    if args.select_by != "model":
+        words += ["--select-by", args.select_by]
     words += ["--seed", str(args.seed), "--threads", str(args.threads)]
     for flag, value in (("--train-subset", args.train_subset), ("--init-from", args.init_from), ("--data-dir", args.data_dir)):
         if value is not None:
@@ -128,6 +136,7 @@ def _handle(args: argparse.Namespace) -> int:
         weight_decay=args.weight_decay,
         bn_reestimate=args.bn_reestimate,
         augment_shift=args.augment_shift,
+        select_by=args.select_by,
         seed=args.seed,
         threads=args.threads,
         train_subset=args.train_subset,

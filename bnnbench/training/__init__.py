@@ -9,6 +9,7 @@
 from bnnbench.training.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from bnnbench.training.evaluation import (
     PBNET_READINGS,
+    derived_network,
     evaluate_classifier,
     evaluate_pbnet,
     reestimate_batchnorm,
@@ -23,6 +24,7 @@ __all__ = [
     "DataSplits",
     "TrainConfig",
     "TrainResult",
+    "derived_network",
     "evaluate_classifier",
     "evaluate_pbnet",
     "load_checkpoint",

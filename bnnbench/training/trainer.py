@@ -14,7 +14,11 @@ recent steps, across which a binary network's signs keep flipping (a BNN's
 accuracy is sensitive to them: every sign activation is a threshold set by
 its batch norm). Model selection uses the validation split only: the
 checkpoint holds the epoch with the best validation accuracy, and the test set
-is evaluated once, on that model, at the end.
+is evaluated once, on that model, at the end. For a PBNet whose deployed form
+is its map network, ``select_by="map"`` picks the epoch by the validation
+accuracy of that network (batch norm re-estimated on the first
+``MAP_BN_IMAGES`` training images, as ``bnnbench evaluate`` does) instead of
+the PBNet's own: the two can peak at different epochs.
 
 Outputs in ``out_dir`` (each written atomically, the first two after every
 epoch so an interrupted run leaves a usable state):
@@ -52,7 +56,7 @@ from bnnbench.nn.layers import clip_latent_weights
 from bnnbench.training.augment import random_shift
 from bnnbench.training.bop import Bop
 from bnnbench.training.checkpoint import load_checkpoint, save_checkpoint
-from bnnbench.training.evaluation import evaluate_classifier, reestimate_batchnorm
+from bnnbench.training.evaluation import derived_network, evaluate_classifier, reestimate_batchnorm
 from bnnbench.progress import Progress
 from bnnbench.training.plots import plot_training_curves
 from bnnbench.training.splits import DataSplits, mnist_splits
@@ -60,6 +64,10 @@ from bnnbench.training.splits import DataSplits, mnist_splits
 __all__ = ["TrainConfig", "TrainResult", "train", "SCHEDULES", "OPTIMIZERS"]
 
 SCHEDULES = ("exponential", "plateau", "constant")
+#: What picks the saved epoch: the trained model itself, or (PBNet only) its map reading.
+SELECTION_METRICS = ("model", "map")
+#: Training images on which the map reading's batch norm is re-estimated (as ``bnnbench evaluate``).
+MAP_BN_IMAGES = 10_000
 OPTIMIZERS = ("adam", "sgd", "bop")
 
 
@@ -80,6 +88,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     bn_reestimate: int = 0
     augment_shift: int = 0
+    select_by: str = "model"
     seed: int = 0
     threads: int = 1
     validation_size: int = 5000
@@ -98,6 +107,10 @@ class TrainConfig:
             (self.schedule in SCHEDULES, f"schedule must be one of {SCHEDULES}, got {self.schedule!r}"),
             (self.optimizer in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}"),
             (self.threads >= 1, f"threads must be >= 1, got {self.threads}"),
+            (
+                self.select_by in SELECTION_METRICS,
+                f"select_by must be one of {SELECTION_METRICS}, got {self.select_by!r}",
+            ),
             (self.augment_shift >= 0, f"augment_shift must be >= 0, got {self.augment_shift}"),
             (self.weight_decay >= 0, f"weight_decay must be >= 0, got {self.weight_decay}"),
             (
@@ -187,6 +200,8 @@ def train(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model = models.create(config.model, float_twin=config.float_twin, **config.options)
+    if config.select_by == "map" and not isinstance(model, models.PBNet):
+        raise ValueError(f"select_by='map' needs a PBNet model, not {config.model!r}")
     _initialise(model, config)
     optimizer = _make_optimizer(config, model)
     plateau = (
@@ -250,8 +265,13 @@ def train(
         if config.bn_reestimate:
             reestimate_batchnorm(model, data.train_x[: config.bn_reestimate])
         val_loss, val_accuracy = evaluate_classifier(model, data.val_x, data.val_y)
+        selection = val_accuracy
+        if config.select_by == "map":
+            assert isinstance(model, models.PBNet)  # checked before training
+            deployed = derived_network(model, "map", data.train_x[:MAP_BN_IMAGES])
+            selection = evaluate_classifier(deployed, data.val_x, data.val_y)[1]
         if plateau is not None:
-            plateau.step(val_accuracy)
+            plateau.step(selection)
         record = {
             "epoch": epoch + 1,
             "lr": lr,
@@ -259,14 +279,15 @@ def train(
             "train_accuracy": 100.0 * correct / seen,
             "val_loss": val_loss,
             "val_accuracy": val_accuracy,
+            **({"val_accuracy_map": selection} if config.select_by == "map" else {}),
             "seconds": time.perf_counter() - epoch_start,
             "cpu_seconds": time.process_time() - epoch_cpu_start,
         }
         metrics["epochs"].append(record)
-        improved = metrics["best_val_accuracy"] is None or val_accuracy > metrics["best_val_accuracy"]
+        improved = metrics["best_val_accuracy"] is None or selection > metrics["best_val_accuracy"]
         if improved:
             metrics["best_epoch"] = epoch + 1
-            metrics["best_val_accuracy"] = val_accuracy
+            metrics["best_val_accuracy"] = selection
             best_state = copy.deepcopy(model.state_dict())
             save_checkpoint(
                 checkpoint_path,
@@ -274,7 +295,7 @@ def train(
                 model_name=config.model,
                 float_twin=config.float_twin,
                 options=config.options,
-                metadata={"epoch": epoch + 1, "val_accuracy": val_accuracy, "config": asdict(config)},
+                metadata={"epoch": epoch + 1, "val_accuracy": selection, "config": asdict(config)},
             )
         metrics["wall_time_s"] = time.perf_counter() - started
         metrics["cpu_time_s"] = time.process_time() - cpu_started
@@ -282,6 +303,7 @@ def train(
         emit(
             f"epoch {epoch + 1}/{config.epochs} lr {lr:.2e} train loss {record['train_loss']:.4f} "
             f"acc {record['train_accuracy']:.2f}% | val loss {val_loss:.4f} acc {val_accuracy:.2f}%"
+            f"{f' map {selection:.2f}%' if config.select_by == 'map' else ''}"
             f"{' *' if improved else ''} | {record['seconds']:.0f}s"
         )
     assert best_state is not None  # epochs >= 1, and the first epoch always improves
