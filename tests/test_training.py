@@ -261,7 +261,7 @@ def test_reference_table_reads_measured_figures_from_run_files(tmp_path):
     from bnnbench.training import reference
 
     runs = tmp_path / "runs"
-    bnn = next(r for r in reference.RECIPES if r.run == "mnist-bnn")
+    bnn = next(r for r in reference.RECIPES if r.row == "mnist-bnn")
     pbnet = next(r for r in reference.RECIPES if r.reading == "map")
     epochs = [{"epoch": 1, "train_loss": 0.5, "val_loss": 0.4, "val_accuracy": 98.0}]
     for recipe, test in ((bnn, 98.76), (pbnet, 97.5)):
@@ -275,7 +275,7 @@ def test_reference_table_reads_measured_figures_from_run_files(tmp_path):
     bnn_line = next(line for line in table.splitlines() if line.startswith("| mnist-bnn |"))
     assert "| 98.76 | **no** | 10.0 min (9.0 min) | 1/1 |" in bnn_line
     bnn_command = next(line for line in table.splitlines() if line.startswith("- mnist-bnn: `bnnbench train"))
-    assert "--out reports/reference/accuracy/runs/mnist-bnn`" in bnn_command
+    assert f"--out reports/reference/accuracy/runs/{bnn.run}`" in bnn_command
     pbnet_line = next(line for line in table.splitlines() if line.startswith(f"| {pbnet.row} |"))
     assert "| 99.01 | yes |" in pbnet_line
     pbnet_command = next(line for line in table.splitlines() if line.startswith(f"- {pbnet.row}: "))
