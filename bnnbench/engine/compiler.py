@@ -266,7 +266,10 @@ class Compiler:
         binary_weights = weight_quantizer is not None
         with torch.no_grad():
             quantized: Callable[[], torch.Tensor] | None = getattr(module, "quantized_weight", None)
-            weight = (quantized() if quantized is not None else module.weight).detach().float()
+            source = quantized() if quantized is not None else module.weight
+            if not isinstance(source, torch.Tensor):
+                raise UnsupportedModelError(f"{name}: its weight is not a tensor")
+            weight = source.detach().float()
             layer_bias: torch.Tensor | None = getattr(module, "bias", None)
         bias = None if layer_bias is None else layer_bias.detach().float().numpy()
         if input_quantizer is not None:
