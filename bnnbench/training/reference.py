@@ -151,8 +151,9 @@ def accuracy_rows(runs: Path) -> list[dict[str, Any]]:
     """One dictionary per recipe: measured figure (or None if not run yet) and wall time."""
     rows = []
     for recipe in RECIPES:
-        metrics = _load(runs / recipe.run / "metrics.json")
-        finished = metrics is not None and metrics.get("finished")
+        loaded = _load(runs / recipe.run / "metrics.json")
+        finished = loaded is not None and bool(loaded.get("finished"))
+        metrics: dict[str, Any] = loaded if loaded is not None and finished else {}
         measured: float | None = None
         extra = ""
         if finished and recipe.reading == "model":
