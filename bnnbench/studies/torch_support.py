@@ -20,7 +20,6 @@ per second (FINN-style folding search).
 from __future__ import annotations
 
 import copy
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -31,10 +30,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from bnnbench.data.mnist import to_tensors
-from bnnbench.nn.layers import clip_latent_weights
 from bnnbench.studies.common import Splits
 from bnnbench.training.bop import Bop
 from bnnbench.training.evaluation import evaluate_classifier
+from bnnbench.training.trainer import train_epoch
 
 __all__ = [
     "use_one_thread",
@@ -154,38 +153,21 @@ def fit_classifier(
     records: list[dict[str, float]] = []
     best_state: dict[str, Tensor] | None = None
     best_epoch, best_val = 0, -1.0
-    n = len(data.train_y)
     for epoch in range(settings.epochs):
         epoch_start = time.perf_counter()
         lr = settings.learning_rate(epoch)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        model.train()
-        order = torch.randperm(n, generator=generator)
-        loss_sum, correct, seen = 0.0, 0, 0
-        for start in range(0, n, settings.batch_size):
-            index = order[start : start + settings.batch_size]
-            if len(index) < 2:  # batch norm needs two examples
-                continue
-            images, labels = data.train_x[index], data.train_y[index]
-            logits = model(images)
-            loss = F.cross_entropy(logits, labels)
-            value = float(loss.detach())
-            if not math.isfinite(value):
-                raise FloatingPointError(f"training loss became {value} in epoch {epoch + 1}")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            clip_latent_weights(model)
-            loss_sum += value * len(labels)
-            correct += int((logits.argmax(dim=1) == labels).sum())
-            seen += len(labels)
+        train_loss, train_accuracy = train_epoch(
+            model, optimizer, data.train_x, data.train_y,
+            batch_size=settings.batch_size, generator=generator, epoch=epoch + 1,
+        )
         val_loss, val_accuracy = evaluate_classifier(model, data.val_x, data.val_y, batch_size=EVAL_BATCH)
         record = {
             "epoch": epoch + 1,
             "lr": lr,
-            "train_loss": loss_sum / seen,
-            "train_accuracy": 100.0 * correct / seen,
+            "train_loss": train_loss,
+            "train_accuracy": train_accuracy,
             "val_loss": val_loss,
             "val_accuracy": val_accuracy,
             "seconds": time.perf_counter() - epoch_start,

@@ -53,15 +53,15 @@ from torch import nn
 from bnnbench import models
 from bnnbench.files import write_text_atomic
 from bnnbench.nn.layers import clip_latent_weights
+from bnnbench.progress import Progress
 from bnnbench.training.augment import random_shift
 from bnnbench.training.bop import Bop
 from bnnbench.training.checkpoint import load_checkpoint, save_checkpoint
 from bnnbench.training.evaluation import derived_network, evaluate_classifier, reestimate_batchnorm
-from bnnbench.progress import Progress
 from bnnbench.training.plots import plot_training_curves
 from bnnbench.training.splits import DataSplits, mnist_splits
 
-__all__ = ["TrainConfig", "TrainResult", "train", "SCHEDULES", "OPTIMIZERS"]
+__all__ = ["TrainConfig", "TrainResult", "train", "train_epoch", "SCHEDULES", "OPTIMIZERS"]
 
 SCHEDULES = ("exponential", "plateau", "constant")
 #: What picks the saved epoch: the trained model itself, or (PBNet only) its map reading.
@@ -172,6 +172,52 @@ def _initialise(model: nn.Module, config: TrainConfig) -> None:
     models.init_from_float(model, source.model)
 
 
+def train_epoch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer | Bop,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    batch_size: int,
+    generator: torch.Generator,
+    epoch: int,
+    augment_shift: int = 0,
+    progress: Progress | None = None,
+) -> tuple[float, float]:
+    """Epoch ``epoch`` (1-based): one pass over ``images`` in a random order (from ``generator``), cross-entropy loss.
+
+    Each step: optional random shift of the batch, forward, backward,
+    optimiser step, then latent weights clipped (BNN / PBNet). A final batch
+    of one image is skipped (batch norm needs two). Returns the mean training
+    loss and the training accuracy (percent) over the epoch; a non-finite
+    loss raises ``FloatingPointError``.
+    """
+    model.train()
+    order = torch.randperm(len(labels), generator=generator)
+    loss_sum, correct, seen = 0.0, 0, 0
+    for start in range(0, len(labels), batch_size):
+        index = order[start : start + batch_size]
+        if len(index) < 2:
+            continue
+        batch = random_shift(images[index], augment_shift, generator)
+        targets = labels[index]
+        logits = model(batch)
+        loss = F.cross_entropy(logits, targets)
+        loss_value = float(loss.detach())
+        if not math.isfinite(loss_value):
+            raise FloatingPointError(f"training loss became {loss_value} in epoch {epoch}")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        clip_latent_weights(model)
+        loss_sum += loss_value * len(targets)
+        correct += int((logits.argmax(dim=1) == targets).sum())
+        seen += len(targets)
+        if progress is not None:
+            progress.step(loss=loss_sum / seen, acc=100.0 * correct / seen)
+    return loss_sum / seen, 100.0 * correct / seen
+
+
 def train(
     config: TrainConfig,
     out_dir: str | os.PathLike[str],
@@ -237,30 +283,17 @@ def train(
             for group in optimizer.param_groups:
                 group["lr"] = config.learning_rate(epoch)
         lr = optimizer.param_groups[0]["lr"]
-        model.train()
-        order = torch.randperm(n_train, generator=generator)
-        batches = [order[s : s + config.batch_size] for s in range(0, n_train, config.batch_size)]
-        batches = [b for b in batches if len(b) > 1]  # batch norm needs two examples
         bar = Progress(
-            len(batches), f"epoch {epoch + 1}/{config.epochs}", interactive=progress, log_lines=False
+            math.ceil(n_train / config.batch_size),
+            f"epoch {epoch + 1}/{config.epochs}",
+            interactive=progress,
+            log_lines=False,
         )
-        loss_sum, correct, seen = 0.0, 0, 0
-        for index in batches:
-            images, labels = data.train_x[index], data.train_y[index]
-            images = random_shift(images, config.augment_shift, generator)
-            logits = model(images)
-            loss = F.cross_entropy(logits, labels)
-            loss_value = float(loss.detach())
-            if not math.isfinite(loss_value):
-                raise FloatingPointError(f"training loss became {loss_value} in epoch {epoch + 1}")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            clip_latent_weights(model)
-            loss_sum += loss_value * len(labels)
-            correct += int((logits.argmax(dim=1) == labels).sum())
-            seen += len(labels)
-            bar.step(loss=loss_sum / seen, acc=100.0 * correct / seen)
+        train_loss, train_accuracy = train_epoch(
+            model, optimizer, data.train_x, data.train_y,
+            batch_size=config.batch_size, generator=generator, epoch=epoch + 1,
+            augment_shift=config.augment_shift, progress=bar,
+        )
         bar.close()
         if config.bn_reestimate:
             reestimate_batchnorm(model, data.train_x[: config.bn_reestimate])
@@ -275,8 +308,8 @@ def train(
         record = {
             "epoch": epoch + 1,
             "lr": lr,
-            "train_loss": loss_sum / seen,
-            "train_accuracy": 100.0 * correct / seen,
+            "train_loss": train_loss,
+            "train_accuracy": train_accuracy,
             "val_loss": val_loss,
             "val_accuracy": val_accuracy,
             **({"val_accuracy_map": selection} if config.select_by == "map" else {}),
