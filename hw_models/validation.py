@@ -153,7 +153,7 @@ def published_figures() -> list[PublishedFigure]:
         published = dict(zip(("lut", "bram18", "dsp"), BNN_PYNQ_RESOURCES[net]))
         for resource, unit in (("lut", "LUTs"), ("bram18", "BRAM18"), ("dsp", "DSPs")):
             figures.append(PublishedFigure(
-                "resources", unit, label, "pynq-z1", f"BNN-PYNQ {net} folding", published[resource],
+                unit, "", label, "pynq-z1", f"BNN-PYNQ {net} folding", published[resource],
                 BNN_PYNQ_UTILIZATION.format(net=net),
                 lambda w=workload, f=folding, r=resource: float(getattr(estimate_fpga(w, _fpga("pynq-z1"), f(w)), r)),
                 note=UTILIZATION_NOTE,
