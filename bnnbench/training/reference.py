@@ -188,7 +188,8 @@ def table_markdown(runs: Path) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     commands = ["", "Commands (run from the repository root; seed 0, one thread):", ""]
-    for row in accuracy_rows(runs):
+    rows = accuracy_rows(runs)
+    for row in rows:
         recipe: Recipe = row["recipe"]
         measured = row["measured"]
         shown = "not run" if measured is None else f"{measured:.2f}"
@@ -204,7 +205,7 @@ def table_markdown(runs: Path) -> str:
             command += " && " + shlex.join(evaluate)
         commands.append(f"- {recipe.row}: `{command}`")
     lines += commands
-    readings = [r for r in accuracy_rows(runs) if r["readings"]]
+    readings = [r for r in rows if r["readings"]]
     if readings:
         lines += ["", "All PBNet readings (test accuracy, %):", ""]
         lines += [f"- {r['recipe'].run}: {r['readings']}" for r in readings]
