@@ -172,6 +172,17 @@ def test_stochastic_max_pool_carries_moments_of_the_sampled_argmax():
     assert out.mean.item() == 5.0 and out.var.item() == pytest.approx(1e-6)
 
 
+def test_stochastic_max_pool_in_eval_picks_the_window_max_of_the_means_on_odd_multichannel_maps():
+    gen = torch.Generator().manual_seed(10)
+    mu = torch.randn(3, 5, 9, 7, generator=gen)
+    var = torch.rand(3, 5, 9, 7, generator=gen)
+    out = StochasticMaxPool2d(2).eval()(Gaussian(mu, var))
+    pooled, indices = torch.nn.functional.max_pool2d(mu, 2, return_indices=True)
+    assert torch.equal(out.mean, pooled)
+    assert out.var is not None
+    assert torch.equal(out.var, var.flatten(2).gather(2, indices.flatten(2)).view_as(indices))
+
+
 def test_weight_readings():
     theta = torch.tensor([-0.9, -0.6, -0.2, 0.0, 0.3, 0.5, 0.8])
     assert torch.equal(map_weights(theta), torch.tensor([-1.0, -1, -1, 1, 1, 1, 1]))

@@ -293,7 +293,13 @@ class StochasticMaxPool2d(nn.Module):
             score = g.mean
             if self.training and g.var is not None:
                 score = g.mean + torch.sqrt(g.var) * torch.randn_like(g.mean)
-            _, indices = F.max_pool2d(score, self.kernel_size, return_indices=True)
+            # torch's max_pool2d with indices is several times faster on channels-last
+            # input; the indices it returns are positions within each (H, W) plane
+            # whatever the memory format, so they index g.mean.flatten(2) directly.
+            _, indices = F.max_pool2d(
+                score.contiguous(memory_format=torch.channels_last), self.kernel_size, return_indices=True
+            )
+            indices = indices.contiguous()
 
         def pick(t: Tensor) -> Tensor:
             return t.flatten(2).gather(2, indices.flatten(2)).view_as(indices)
