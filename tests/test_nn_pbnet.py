@@ -119,6 +119,21 @@ def test_binary_activation_sample_mode_draws_with_probability_q_and_has_gradient
     assert (mu.grad >= 0).all() and (mu.grad.mean(0) > 0.1).all()
 
 
+def test_binary_activation_sample_mode_is_exact_and_finite_in_the_tails():
+    # q = Phi(mu / sigma) for z = -30 .. 30: tails where float32's 1 - Phi is 0.
+    torch.manual_seed(11)
+    z = torch.tensor([-30.0, -7.0, -3.0, -1.5, 1.5, 3.0, 7.0, 30.0])
+    mu = z.repeat(SAMPLES * 5, 1).requires_grad_(True)
+    act = BinaryActivation("sample").train()
+    out = act(Gaussian(mu, torch.ones_like(mu)))
+    frequency_of_plus = (out.mean.detach() > 0).double().mean(0)
+    q = torch.special.ndtr(z.double())
+    assert torch.allclose(frequency_of_plus, q, atol=0.01)
+    assert frequency_of_plus[0] == 0 and frequency_of_plus[-1] == 1
+    out.mean.sum().backward()
+    assert mu.grad is not None and torch.isfinite(mu.grad).all() and (mu.grad >= 0).all()
+
+
 def test_binary_activation_sample_mode_propagates_means_in_eval():
     mu, var = torch.tensor([0.3, -2.0]), torch.tensor([1.0, 4.0])
     sampled = BinaryActivation("sample").eval()(Gaussian(mu, var))
