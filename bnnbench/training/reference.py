@@ -64,24 +64,26 @@ RECIPES: tuple[Recipe, ...] = (
     ),
     Recipe(
         "pbnet-map, binarized (PBNet)",
-        "pbnet-map-noshift",
-        ("pbnet", "--epochs", "13", "--lr", "1e-2", "--lr-final", "1e-4", "--select-by", "map"),
+        "pbnet-map-2t-21ep",
+        ("pbnet", "--epochs", "21", "--lr", "1e-2", "--lr-final", "1e-4", "--select-by", "map"),
         "98.64-99.13 (paper); 98.3 (reproduction)",
         99.0,
         reading="map",
-        evaluate_args=("--export-map", "{runs}/pbnet-map-noshift/map.pt"),
+        evaluate_args=("--export-map", "{runs}/pbnet-map-2t-21ep/map.pt"),
+        threads=2,
     ),
     Recipe(
         "pbnet-s-16 ensemble",
-        "pbnet-s-shift1",
+        "pbnet-s-2t-21ep",
         (
-            "pbnet-s", "--epochs", "10", "--lr", "1e-2", "--lr-final", "1e-4", "--augment-shift", "1",
+            "pbnet-s", "--epochs", "21", "--lr", "1e-2", "--lr-final", "1e-4", "--augment-shift", "1",
             "--init-from", "{runs}/mnist-bnn-float-shift2/checkpoint.pt",
         ),
         "99.30 (paper)",
         99.25,
         reading="ensemble",
         evaluate_args=("--samples", "16"),
+        threads=2,
     ),
     Recipe(
         "lenet-bitorch float",
@@ -148,6 +150,16 @@ def _load(path: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+def _readings(evaluation: dict[str, Any] | None) -> str:
+    """``"model 98.93; map 98.71; ..."`` from an ``evaluation-test.json`` (empty if None)."""
+    if evaluation is None:
+        return ""
+    return "; ".join(
+        f"{name} {value['accuracy'] if isinstance(value, dict) else value:.2f}"
+        for name, value in evaluation["accuracy"].items()
+    )
+
+
 def accuracy_rows(runs: Path) -> list[dict[str, Any]]:
     """One dictionary per recipe: measured figure (or None if not run yet) and wall time."""
     rows = []
@@ -164,10 +176,7 @@ def accuracy_rows(runs: Path) -> list[dict[str, Any]]:
             if evaluation is not None:
                 value = evaluation["accuracy"][recipe.reading]
                 measured = value["accuracy"] if isinstance(value, dict) else value
-                acc = evaluation["accuracy"]
-                extra = "; ".join(
-                    f"{k} {v['accuracy'] if isinstance(v, dict) else v:.2f}" for k, v in acc.items()
-                )
+                extra = _readings(evaluation)
         rows.append(
             {
                 "recipe": recipe,
@@ -229,10 +238,12 @@ def _other_runs(runs: Path) -> list[str]:
             continue
         by_map = metrics.get("config", {}).get("select_by") == "map"
         pbnet = metrics.get("model") in ("pbnet", "pbnet-s")
+        readings = _readings(_load(metrics_path.parent / "evaluation-test.json"))
         lines.append(
             f"- {metrics_path.parent.name}: best validation {metrics['best_val_accuracy']:.2f}"
             f"{' (its map network)' if by_map else ''}, "
-            f"test {metrics['test_accuracy']:.2f}{' (the PBNet itself)' if pbnet else ''}, "
+            f"test {metrics['test_accuracy']:.2f}{' (the PBNet itself)' if pbnet else ''}"
+            f"{f' (readings: {readings})' if readings else ''}, "
             f"`{metrics.get('command', '')}`"
         )
     return lines
