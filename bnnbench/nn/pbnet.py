@@ -47,7 +47,9 @@ Choices where the paper is silent
   Binary-Concrete: logistic noise ``L = log u - log(1 - u)``, relaxed sample
   ``z = sigmoid((logit q + L) / tau)``, hard sample ``1{logit q + L >= 0}``
   (an exact Bernoulli(q) draw whatever ``tau``), gradient of ``2z - 1``
-  passed straight through. ``tau = 1`` by default.
+  passed straight through. ``tau = 1`` by default. ``mu / sigma`` is clamped
+  to ``[-8, 8]`` for the sample (``Phi(-8) = 6e-16``: the draw is certain
+  beyond that and the relaxed gradient negligible).
 * Output layer: the logits are Gaussian too; in training one sample
   ``mu + sigma n`` per logit is drawn (the local reparametrization trick,
   Kingma et al. 2015) and fed to the cross entropy; in eval mode the logits
