@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     from bnnbench.files import write_json_atomic, write_text_atomic
     from hw_models.dse import FPS_VS_LUT, LATENCY_VS_ENERGY, pareto_front, sweep_cpu, sweep_fpga
     from hw_models.errors import HwModelError
-    from hw_models.target import load_target
+    from hw_models.target import FpgaTarget, load_target
 
     precisions = _parse_list(args.precisions, "precisions", str)
     clocks = _parse_list(args.clocks, "clocks", float)
@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         points = []
         for name in args.target:
             target = load_target(name)
-            if target.kind == "fpga":
+            if isinstance(target, FpgaTarget):
                 points += sweep_fpga(workload, target, precisions=precisions, clocks_mhz=clocks, points=args.points)
             else:
                 points += sweep_cpu(workload, target, precisions=precisions)

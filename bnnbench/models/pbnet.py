@@ -151,10 +151,18 @@ def _named(model: nn.Module) -> dict[str, nn.Module]:
     return dict(model.named_children())
 
 
+def _tensor(module: nn.Module, attribute: str, name: str) -> Tensor:
+    """``module.attribute`` as a tensor; ``ValueError`` naming layer ``name`` if it is not one."""
+    value = getattr(module, attribute, None)
+    if not isinstance(value, Tensor):
+        raise ValueError(f"{name}: has no tensor {attribute!r}")
+    return value
+
+
 def _copy_batch_norm(target: nn.Module, source: nn.Module, name: str) -> None:
     for attribute in ("weight", "bias", "running_mean", "running_var"):
-        src = getattr(source, attribute)
-        dst = getattr(target, attribute)
+        src = _tensor(source, attribute, name)
+        dst = _tensor(target, attribute, name)
         if src.shape != dst.shape:
             raise ValueError(f"{name}.{attribute}: shape {tuple(src.shape)} does not match {tuple(dst.shape)}")
         with torch.no_grad():
@@ -187,9 +195,9 @@ def init_from_float(pbnet: PBNet, float_model: nn.Module) -> None:
             if isinstance(layer, GaussianLinear):
                 layer.weight.copy_(weight)
                 if layer.bias is not None:
-                    if src.bias is None:
+                    if getattr(src, "bias", None) is None:
                         raise ValueError(f"{name}: the float layer has no bias to copy")
-                    layer.bias.copy_(src.bias)
+                    layer.bias.copy_(_tensor(src, "bias", name))
             else:
                 target.copy_(theta_from_float_weights(weight.detach(), layer.theta_clip))
 
@@ -216,10 +224,10 @@ def binarize(pbnet: PBNet, weights: str = "map", *, generator: torch.Generator |
     for name, layer in _named(pbnet).items():
         with torch.no_grad():
             if isinstance(layer, (PBConv2d, PBLinear)):
-                target[name].weight.copy_(read(layer.theta))
+                _tensor(target[name], "weight", name).copy_(read(layer.theta))
             elif isinstance(layer, GaussianLinear):
-                target[name].weight.copy_(layer.weight)
-                target[name].bias.copy_(layer.bias)
+                _tensor(target[name], "weight", name).copy_(layer.weight)
+                _tensor(target[name], "bias", name).copy_(layer.bias)
             elif isinstance(layer, StochasticBatchNorm):
                 _copy_batch_norm(target[name], layer, name)
     return network.eval()

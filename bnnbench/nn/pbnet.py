@@ -237,6 +237,9 @@ class StochasticBatchNorm(nn.Module):
     See the module docstring for the exact estimator.
     """
 
+    running_mean: Tensor
+    running_var: Tensor
+
     def __init__(self, num_features: int, *, eps: float = 1e-5, momentum: float = 0.1) -> None:
         super().__init__()
         self.num_features = num_features
