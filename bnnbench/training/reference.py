@@ -74,9 +74,9 @@ RECIPES: tuple[Recipe, ...] = (
     ),
     Recipe(
         "pbnet-s-16 ensemble",
-        "pbnet-s-2t-21ep",
+        "pbnet-s-2t-22ep-noshift",
         (
-            "pbnet-s", "--epochs", "21", "--lr", "1e-2", "--lr-final", "1e-4", "--augment-shift", "1",
+            "pbnet-s", "--epochs", "22", "--lr", "1e-2", "--lr-final", "1e-4",
             "--init-from", "{runs}/mnist-bnn-float-shift2/checkpoint.pt",
         ),
         "99.30 (paper)",
