@@ -195,8 +195,6 @@ def init_from_float(pbnet: PBNet, float_model: nn.Module) -> None:
             if isinstance(layer, GaussianLinear):
                 layer.weight.copy_(weight)
                 if layer.bias is not None:
-                    if getattr(src, "bias", None) is None:
-                        raise ValueError(f"{name}: the float layer has no bias to copy")
                     layer.bias.copy_(_tensor(src, "bias", name))
             else:
                 target.copy_(theta_from_float_weights(weight.detach(), layer.theta_clip))

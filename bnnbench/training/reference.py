@@ -150,14 +150,16 @@ def _load(path: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+def _accuracy(reading: float | dict[str, Any]) -> float:
+    """The test accuracy of one reading of ``evaluation-test.json`` (ensembles are dicts)."""
+    return float(reading["accuracy"]) if isinstance(reading, dict) else float(reading)
+
+
 def _readings(evaluation: dict[str, Any] | None) -> str:
     """``"model 98.93; map 98.71; ..."`` from an ``evaluation-test.json`` (empty if None)."""
     if evaluation is None:
         return ""
-    return "; ".join(
-        f"{name} {value['accuracy'] if isinstance(value, dict) else value:.2f}"
-        for name, value in evaluation["accuracy"].items()
-    )
+    return "; ".join(f"{name} {_accuracy(value):.2f}" for name, value in evaluation["accuracy"].items())
 
 
 def accuracy_rows(runs: Path) -> list[dict[str, Any]]:
@@ -174,8 +176,7 @@ def accuracy_rows(runs: Path) -> list[dict[str, Any]]:
         elif finished:
             evaluation = _load(runs / recipe.run / "evaluation-test.json")
             if evaluation is not None:
-                value = evaluation["accuracy"][recipe.reading]
-                measured = value["accuracy"] if isinstance(value, dict) else value
+                measured = _accuracy(evaluation["accuracy"][recipe.reading])
                 extra = _readings(evaluation)
         rows.append(
             {
