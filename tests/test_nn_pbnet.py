@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from bnnbench.nn.pbnet import (
     BinaryActivation,
     Gaussian,
+    GaussianFlatten,
     GaussianLinear,
     PBConv2d,
     PBLinear,
@@ -80,6 +81,34 @@ def test_pblinear_binary_inputs_moments_match_sampling():
         samples = torch.einsum("sof,sf->so", weights, inputs)
     assert_moments_match(samples, Gaussian(g.mean[0].detach(), g.var[0].detach()))
     assert torch.allclose(g.var.detach(), 50 - (phi * phi) @ (layer.theta.detach() ** 2).T)
+
+
+@pytest.mark.parametrize("layer", [PBConv2d(5, 4, 3, stride=2, padding=1), PBLinear(37, 6)], ids=["conv", "linear"])
+def test_hard_sign_inputs_give_the_general_moments_and_no_variance_gradient(layer):
+    """``signs=True`` (PBNet-S samples): same moments and theta gradient, none to the samples via the variance."""
+    gen = torch.Generator().manual_seed(12)
+    shape = (3, 5, 7, 7) if isinstance(layer, PBConv2d) else (3, 37)
+    signs = torch.where(torch.rand(shape, generator=gen) < 0.5, -1.0, 1.0)
+    outputs, grads = [], []
+    for marked in (False, True):
+        layer.zero_grad()
+        x = signs.clone().requires_grad_(True)
+        g = layer(Gaussian(x, None, signs=marked))
+        assert g.var is not None and g.var.shape == g.mean.shape
+        g.var.sum().backward()
+        outputs.append((g.mean.detach(), g.var.detach()))
+        grads.append((layer.theta.grad.clone(), x.grad))
+    assert torch.equal(outputs[0][0], outputs[1][0])
+    assert torch.allclose(outputs[0][1], outputs[1][1], atol=1e-5)
+    assert torch.allclose(grads[0][0], grads[1][0], atol=1e-4)
+    assert grads[0][1].abs().sum() > 0 and grads[1][1] is None
+
+
+def test_sampled_activations_are_marked_as_signs_through_flatten():
+    act = BinaryActivation("sample").train()
+    out = GaussianFlatten()(act(Gaussian(torch.randn(2, 3, 4, 4), torch.ones(2, 3, 4, 4))))
+    assert out.signs and out.var is None and out.mean.shape == (2, 48)
+    assert not BinaryActivation("sample").eval()(Gaussian(torch.randn(4), torch.ones(4))).signs
 
 
 def test_gaussian_linear_moments_match_sampling():

@@ -50,6 +50,11 @@ Choices where the paper is silent
   passed straight through. ``tau = 1`` by default. ``mu / sigma`` is clamped
   to ``[-8, 8]`` for the sample (``Phi(-8) = 6e-16``: the draw is certain
   beyond that and the relaxed gradient negligible).
+* Layers fed with hard ±1 samples (PBNet-S) take ``E[x^2] = 1`` as the
+  constant it is: the variance ``sum (1 - theta^2)`` over the window is the
+  same for every example, is computed once per batch, and passes no gradient
+  to the samples (see :func:`_squares`). Autograd through ``x * x`` would pass
+  one, of a value set by how the variance happens to be written.
 * Output layer: the logits are Gaussian too; in training one sample
   ``mu + sigma n`` per logit is drawn (the local reparametrization trick,
   Kingma et al. 2015) and fed to the cross entropy; in eval mode the logits
@@ -96,11 +101,15 @@ class Gaussian(NamedTuple):
     """Independent Gaussian activations: elementwise ``mean`` and ``var``.
 
     ``var`` is None for deterministic inputs (the image, or sampled binary
-    activations), which saves a convolution in the next layer.
+    activations), which saves a convolution in the next layer. ``signs`` marks
+    hard ±1 samples (PBNet-S): their squares are exactly 1, so the variance
+    they induce in the next layer is the same for every example (see
+    :func:`_squares`).
     """
 
     mean: Tensor
     var: Tensor | None
+    signs: bool = False
 
 
 def _as_gaussian(x: Tensor | Gaussian) -> Gaussian:
@@ -117,6 +126,22 @@ def _init_theta(theta: Tensor, clip: float) -> None:
     """
     with torch.no_grad():
         theta.uniform_(-clip, clip)
+
+
+def _squares(g: Gaussian) -> Tensor:
+    """``E[x]^2`` for the variance term ``sum E[x]^2 (1 - theta^2)`` of a binary-weight layer.
+
+    For hard ±1 samples (``g.signs``) this is 1 at every position whatever the
+    sample, so one example of ones stands for the batch (the result broadcasts
+    along it). Besides halving the cost of the layer, this gives the variance
+    no gradient with respect to the samples: their squares cannot change, and
+    the straight-through estimator would otherwise pass a gradient whose value
+    depends only on how the variance is written (``2x (1 - theta^2)`` for this
+    form, ``-2x theta^2`` for the paper's ``D - sum theta^2 x^2``).
+    """
+    if g.signs:
+        return g.mean.new_ones((1,) + tuple(g.mean.shape[1:]))
+    return g.mean * g.mean
 
 
 class _BinaryWeightLayer(nn.Module):
@@ -172,7 +197,8 @@ class PBConv2d(_BinaryWeightLayer):
             )
         conv = lambda inp, w: F.conv2d(inp, w, None, self.stride, self.padding)  # noqa: E731
         mean = conv(g.mean, self.theta)
-        var = conv(g.mean * g.mean, self.weight_variance())
+        squares = _squares(g)
+        var = conv(squares, self.weight_variance()).expand_as(mean)
         if g.var is not None:
             # E[w^2] = 1: every output channel receives sum over the window of Var[x].
             ones = g.var.new_ones(1, 1, self.kernel_size, self.kernel_size)
@@ -203,7 +229,7 @@ class PBLinear(_BinaryWeightLayer):
                 f"PBLinear expects input (N, {self.in_features}), got {tuple(g.mean.shape)}"
             )
         mean = F.linear(g.mean, self.theta)
-        var = F.linear(g.mean * g.mean, self.weight_variance())
+        var = F.linear(_squares(g), self.weight_variance()).expand_as(mean)
         if g.var is not None:
             var = var + g.var.sum(dim=1, keepdim=True)
         return Gaussian(mean, var)
@@ -369,7 +395,7 @@ class BinaryActivation(nn.Module):
             noisy = logit_q + torch.log(u) - torch.log1p(-u)
             relaxed = 2.0 * torch.sigmoid(noisy / self.temperature) - 1.0
             hard = torch.where(noisy >= 0, torch.ones_like(noisy), -torch.ones_like(noisy))
-            return Gaussian(_StraightThrough.apply(hard, relaxed), None)
+            return Gaussian(_StraightThrough.apply(hard, relaxed), None, signs=True)
         mean = 2.0 * torch.special.ndtr(z) - 1.0
         return Gaussian(mean, 1.0 - mean * mean)
 
@@ -382,7 +408,7 @@ class GaussianFlatten(nn.Module):
 
     def forward(self, x: Tensor | Gaussian) -> Gaussian:
         g = _as_gaussian(x)
-        return Gaussian(g.mean.flatten(1), None if g.var is None else g.var.flatten(1))
+        return Gaussian(g.mean.flatten(1), None if g.var is None else g.var.flatten(1), g.signs)
 
 
 def sample_logits(logits: Gaussian, *, training: bool) -> Tensor:
