@@ -280,7 +280,11 @@ def test_reference_table_reads_measured_figures_from_run_files(tmp_path):
     assert "| 99.01 | yes |" in pbnet_line
     pbnet_command = next(line for line in table.splitlines() if line.startswith(f"- {pbnet.row}: "))
     assert "&& bnnbench evaluate" in pbnet_command
-    assert "map 99.01; ensemble 99.20" in table
+    assert "map 99.01; ensemble 99.20" in table and "on validation" not in table
+    validation = {"accuracy": {"map": 99.18, "ensemble": {"accuracy": 99.3}}}
+    (runs / pbnet.run / "evaluation-validation.json").write_text(json.dumps(validation))
+    table = reference.table_markdown(runs)
+    assert "map 99.01; ensemble 99.20; on validation: map 99.18; ensemble 99.30" in table
     assert table.count("not run") == len(reference.RECIPES) - 2
     (runs / "variant").mkdir()
     variant = {"finished": True, "best_val_accuracy": 99.1, "test_accuracy": 98.9, "command": "bnnbench train x"}

@@ -74,9 +74,9 @@ RECIPES: tuple[Recipe, ...] = (
     ),
     Recipe(
         "pbnet-s-16 ensemble",
-        "pbnet-s-2t-22ep-noshift",
+        "pbnet-s-2t-26ep-signs",
         (
-            "pbnet-s", "--epochs", "22", "--lr", "1e-2", "--lr-final", "1e-4",
+            "pbnet-s", "--epochs", "26", "--lr", "1e-2", "--lr-final", "1e-4", "--select-by", "map",
             "--init-from", "{runs}/mnist-bnn-float-shift2/checkpoint.pt",
         ),
         "99.30 (paper)",
@@ -156,10 +156,17 @@ def _accuracy(reading: float | dict[str, Any]) -> float:
 
 
 def _readings(evaluation: dict[str, Any] | None) -> str:
-    """``"model 98.93; map 98.71; ..."`` from an ``evaluation-test.json`` (empty if None)."""
+    """``"model 98.93; map 98.71; ..."`` from an ``evaluation-*.json`` (empty if None)."""
     if evaluation is None:
         return ""
     return "; ".join(f"{name} {_accuracy(value):.2f}" for name, value in evaluation["accuracy"].items())
+
+
+def _run_readings(run_dir: Path) -> str:
+    """A run's PBNet readings on test, then on validation where they were evaluated (used to pick runs)."""
+    test = _readings(_load(run_dir / "evaluation-test.json"))
+    validation = _readings(_load(run_dir / "evaluation-validation.json"))
+    return test + (f"; on validation: {validation}" if validation else "")
 
 
 def accuracy_rows(runs: Path) -> list[dict[str, Any]]:
@@ -177,7 +184,7 @@ def accuracy_rows(runs: Path) -> list[dict[str, Any]]:
             evaluation = _load(runs / recipe.run / "evaluation-test.json")
             if evaluation is not None:
                 measured = _accuracy(evaluation["accuracy"][recipe.reading])
-                extra = _readings(evaluation)
+                extra = _run_readings(runs / recipe.run)
         rows.append(
             {
                 "recipe": recipe,
@@ -218,7 +225,7 @@ def table_markdown(runs: Path) -> str:
     lines += commands
     readings = [r for r in rows if r["readings"]]
     if readings:
-        lines += ["", "All PBNet readings (test accuracy, %):", ""]
+        lines += ["", "All PBNet readings (test accuracy, %; validation where evaluated):", ""]
         lines += [f"- {r['recipe'].run}: {r['readings']}" for r in readings]
     others = _other_runs(runs)
     if others:
@@ -239,7 +246,7 @@ def _other_runs(runs: Path) -> list[str]:
             continue
         by_map = metrics.get("config", {}).get("select_by") == "map"
         pbnet = metrics.get("model") in ("pbnet", "pbnet-s")
-        readings = _readings(_load(metrics_path.parent / "evaluation-test.json"))
+        readings = _run_readings(metrics_path.parent)
         lines.append(
             f"- {metrics_path.parent.name}: best validation {metrics['best_val_accuracy']:.2f}"
             f"{' (its map network)' if by_map else ''}, "
