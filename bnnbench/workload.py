@@ -194,7 +194,7 @@ def _layer_from_module(name: str, module: nn.Module, kind: str, x: Tensor, y: Te
     quantizer = getattr(module, "quantizer", None)
     bits = _quantizer_bits(quantizer) if quantizer is not None else None
     if bits is None and hasattr(type(module), "bits"):
-        bits = int(type(module).bits)  # a bare quantizer module
+        bits = int(getattr(type(module), "bits"))  # a bare quantizer module
     if type(module).__name__ == "BinaryActivation":
         bits = 1
     return Layer(name=name, kind="activation", input_shape=in_shape, output_shape=out_shape, input_bits=producer_bits,

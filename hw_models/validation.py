@@ -15,6 +15,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from hw_models.finn import Folding, estimate_fpga
 from hw_models.layer_bench import binary_conv_layer, dabnn_predictions, predict_layer
 from hw_models.summary import summarize
 from hw_models.target import CpuTarget, FpgaTarget, load_target
-from hw_models.workload import Workload
+from hw_models.workload import Layer, Workload
 
 LCE_README = "larq/compute-engine README.md, 'Performance' (benchmarked March 20th 2020, 1 thread, Pixel 1)"
 DABNN_README = "JDAI-CV/dabnn README.md, benchmark log on Google Pixel 1 (2019-05-02), real time per iteration"
@@ -155,7 +156,7 @@ def published_figures() -> list[PublishedFigure]:
             figures.append(PublishedFigure(
                 unit, "", label, "pynq-z1", f"BNN-PYNQ {net} folding", published[resource],
                 BNN_PYNQ_UTILIZATION.format(net=net),
-                lambda w=workload, f=folding, r=resource: float(getattr(estimate_fpga(w, _fpga("pynq-z1"), f(w)), r)),
+                partial(_pynq_utilization, workload, folding, resource),
                 note=UTILIZATION_NOTE,
             ))
     dabnn_layers = (
@@ -170,7 +171,7 @@ def published_figures() -> list[PublishedFigure]:
         figures.append(PublishedFigure(
             "layer latency", "ms", layer.name, "pixel1", "daBNN, 1 thread, packed input", measured_ms,
             f"{DABNN_README}: {bench}",
-            lambda layer=layer: predict_layer(_cpu("pixel1"), layer, packed_input=True).latency_s * 1e3,
+            partial(_pixel1_latency_ms, layer),
             note=DABNN_CLOCK_NOTE,
         ))
     larq_zoo = (
@@ -179,10 +180,28 @@ def published_figures() -> list[PublishedFigure]:
     )
     for name, params, mib in larq_zoo:
         figures.append(PublishedFigure("parameters", "", name, "-", "summary", params, LARQ_ZOO,
-                                       lambda name=name: float(summarize(zoo.get(name)).totals.params)))
+                                       partial(_zoo_params, name)))
         figures.append(PublishedFigure("model size", "MiB", name, "-", "summary", mib, LARQ_ZOO,
-                                       lambda name=name: summarize(zoo.get(name)).totals.model_bytes / 2**20))
+                                       partial(_zoo_mib, name)))
     return figures
+
+
+def _pynq_utilization(
+    workload: Workload, folding: Callable[[Workload], dict[str, Folding]], resource: str
+) -> float:
+    return float(getattr(estimate_fpga(workload, _fpga("pynq-z1"), folding(workload)), resource))
+
+
+def _pixel1_latency_ms(layer: Layer) -> float:
+    return predict_layer(_cpu("pixel1"), layer, packed_input=True).latency_s * 1e3
+
+
+def _zoo_params(name: str) -> float:
+    return float(summarize(zoo.get(name)).totals.params)
+
+
+def _zoo_mib(name: str) -> float:
+    return summarize(zoo.get(name)).totals.model_bytes / 2**20
 
 
 def relative_error(estimate: float, published: float) -> float:

@@ -349,7 +349,7 @@ def from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Workload:
             unknown = set(raw) - known_layer_fields
             if unknown:
                 raise WorkloadError(f"{source}: layer {index}: unknown field(s) {sorted(unknown)}")
-            values = {k: tuple(v) if k in _TUPLE_FIELDS else v for k, v in raw.items()}
+            values: dict[str, Any] = {k: tuple(v) if k in _TUPLE_FIELDS else v for k, v in raw.items()}
             layers.append(Layer(**values))
         return Workload(
             name=str(data["name"]),

@@ -20,7 +20,7 @@ is a pure function of the parameters.
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
 import torch
 import torch.nn.functional as F
@@ -108,7 +108,8 @@ class QConv2d(nn.Conv2d):
         if self.input_quantizer is not None:
             x = self.input_quantizer(x)
         weight = self.quantized_weight()
-        pad_h, pad_w = self.padding  # type: ignore[misc]
+        # the constructor rejects padding strings, so nn.Conv2d stored an (h, w) pair
+        pad_h, pad_w = cast(tuple[int, int], self.padding)
         if self.pad_value != 0.0 and (pad_h or pad_w):
             x = F.pad(x, (pad_w, pad_w, pad_h, pad_h), value=self.pad_value)
             return F.conv2d(x, weight, self.bias, self.stride, 0, self.dilation, self.groups)
@@ -232,6 +233,9 @@ class FixedAffine(nn.Module):
 
     E.g. mapping images from [-1, 1] back to [0, 1] pixels: ``FixedAffine(0.5, 0.5)``.
     """
+
+    scale: Tensor
+    offset: Tensor
 
     def __init__(self, scale: float, offset: float = 0.0) -> None:
         super().__init__()

@@ -74,8 +74,8 @@ def _timing(record: object, source: Path) -> tuple[str, Timing]:
     try:
         stats = record["stats"]  # type: ignore[index]
         key = str(record["fullname"])  # type: ignore[index]
-        params = record.get("params") or {}  # type: ignore[union-attr]
-        group = record.get("group") or ""  # type: ignore[union-attr]
+        params = record.get("params") or {}  # type: ignore[attr-defined]
+        group = record.get("group") or ""  # type: ignore[attr-defined]
         words = [str(v) if isinstance(v, str) else f"{k}={v}" for k, v in params.items()]
         label = f"{group}: {' '.join(words)}" if words else key
         timing = Timing(label, float(stats["median"]), float(stats["q1"]), float(stats["q3"]), int(stats["rounds"]))

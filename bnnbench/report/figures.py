@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from matplotlib import colormaps
+from matplotlib.artist import Artist
 from matplotlib.axis import Axis
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -279,7 +280,7 @@ def fpga_pareto(data: Mapping) -> Figure | None:
     ax.set_xlabel("LUTs (log scale)")
     ax.set_ylabel("frames/s (log scale)")
     ax.set_title(f"FPGA design space of {pareto.get('model', 'the model')}: frame rate vs LUTs")
-    handles = [Patch(color=colours[t], label=t) for t in targets]
+    handles: list[Artist] = [Patch(color=colours[t], label=t) for t in targets]
     handles += [Line2D([], [], linestyle="", marker=markers[p], color="grey", label=p) for p in precisions]
     handles += [Line2D([], [], linestyle="", marker="o", markerfacecolor="none", color="grey",
                        label="does not fit the device")]

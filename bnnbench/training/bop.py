@@ -14,7 +14,7 @@ weights are set to their signs when the optimizer is created.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -27,7 +27,7 @@ __all__ = ["Bop", "binary_weights"]
 def binary_weights(model: nn.Module) -> list[nn.Parameter]:
     """Weights that a ``weight_quantizer`` binarizes in the forward pass."""
     return [
-        m.weight
+        cast(nn.Parameter, m.weight)  # nn.Conv2d / nn.Linear annotate their Parameter as a Tensor
         for m in model.modules()
         if isinstance(m, (QConv2d, QLinear)) and m.weight_quantizer is not None
     ]
