@@ -67,6 +67,19 @@ def test_short_training_learns_and_writes_outputs(small_mnist, tmp_path):
         assert float(layer.weight.detach().abs().max()) <= 1.0  # latent weights stayed clipped
 
 
+@pytest.mark.parametrize("images", [200, 201, 202, 7])
+def test_progress_counts_the_steps_an_epoch_takes(images):
+    from bnnbench.training.trainer import steps_per_epoch, train_epoch
+
+    model = models.create("binaryconnect-logreg", float_twin=True)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
+    taken = []
+    optimizer.register_step_post_hook(lambda *_: taken.append(1))
+    x, y = torch.zeros(images, 1, 28, 28), torch.zeros(images, dtype=torch.long)
+    train_epoch(model, optimizer, x, y, batch_size=100, generator=torch.Generator().manual_seed(0), epoch=1)
+    assert len(taken) == steps_per_epoch(images, 100) == {200: 2, 201: 2, 202: 3, 7: 1}[images]
+
+
 def test_bn_reestimation_after_each_epoch_saves_exact_statistics(small_mnist, tmp_path):
     tiny = DataSplits(small_mnist.train_x[:300], small_mnist.train_y[:300], small_mnist.val_x[:100],
                       small_mnist.val_y[:100], small_mnist.test_x[:100], small_mnist.test_y[:100], small_mnist.source)

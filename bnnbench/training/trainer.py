@@ -61,7 +61,7 @@ from bnnbench.training.evaluation import derived_network, evaluate_classifier, r
 from bnnbench.training.plots import plot_training_curves
 from bnnbench.training.splits import DataSplits, mnist_splits
 
-__all__ = ["TrainConfig", "TrainResult", "train", "train_epoch", "SCHEDULES", "OPTIMIZERS"]
+__all__ = ["TrainConfig", "TrainResult", "train", "train_epoch", "steps_per_epoch", "SCHEDULES", "OPTIMIZERS"]
 
 SCHEDULES = ("exponential", "plateau", "constant")
 #: What picks the saved epoch: the trained model itself, or (PBNet only) its map reading.
@@ -170,6 +170,11 @@ def _initialise(model: nn.Module, config: TrainConfig) -> None:
     if not source.float_twin:
         raise ValueError(f"{config.init_from}: init_from needs a float-twin checkpoint")
     models.init_from_float(model, source.model)
+
+
+def steps_per_epoch(images: int, batch_size: int) -> int:
+    """Optimiser steps :func:`train_epoch` takes: full batches, plus a last one of two or more images."""
+    return images // batch_size + (1 if images % batch_size >= 2 else 0)
 
 
 def train_epoch(
@@ -284,7 +289,7 @@ def train(
                 group["lr"] = config.learning_rate(epoch)
         lr = optimizer.param_groups[0]["lr"]
         bar = Progress(
-            math.ceil(n_train / config.batch_size),
+            steps_per_epoch(n_train, config.batch_size),
             f"epoch {epoch + 1}/{config.epochs}",
             interactive=progress,
             log_lines=False,
