@@ -197,8 +197,7 @@ class PBConv2d(_BinaryWeightLayer):
             )
         conv = lambda inp, w: F.conv2d(inp, w, None, self.stride, self.padding)  # noqa: E731
         mean = conv(g.mean, self.theta)
-        squares = _squares(g)
-        var = conv(squares, self.weight_variance()).expand_as(mean)
+        var = conv(_squares(g), self.weight_variance()).expand_as(mean)
         if g.var is not None:
             # E[w^2] = 1: every output channel receives sum over the window of Var[x].
             ones = g.var.new_ones(1, 1, self.kernel_size, self.kernel_size)
