@@ -151,7 +151,7 @@ def _load(path: Path) -> dict[str, Any] | None:
 
 
 def _accuracy(reading: float | dict[str, Any]) -> float:
-    """The test accuracy of one reading of ``evaluation-test.json`` (ensembles are dicts)."""
+    """The accuracy of one reading of an ``evaluation-*.json`` (ensembles are dicts)."""
     return float(reading["accuracy"]) if isinstance(reading, dict) else float(reading)
 
 
@@ -162,11 +162,11 @@ def _readings(evaluation: dict[str, Any] | None) -> str:
     return "; ".join(f"{name} {_accuracy(value):.2f}" for name, value in evaluation["accuracy"].items())
 
 
-def _run_readings(run_dir: Path) -> str:
-    """A run's PBNet readings on test, then on validation where they were evaluated (used to pick runs)."""
-    test = _readings(_load(run_dir / "evaluation-test.json"))
+def _run_readings(test: dict[str, Any] | None, run_dir: Path) -> str:
+    """A run's PBNet readings on test (its loaded ``evaluation-test.json``), then on
+    validation where they were evaluated (used to pick runs)."""
     validation = _readings(_load(run_dir / "evaluation-validation.json"))
-    return test + (f"; on validation: {validation}" if validation else "")
+    return _readings(test) + (f"; on validation: {validation}" if validation else "")
 
 
 def accuracy_rows(runs: Path) -> list[dict[str, Any]]:
@@ -184,7 +184,7 @@ def accuracy_rows(runs: Path) -> list[dict[str, Any]]:
             evaluation = _load(runs / recipe.run / "evaluation-test.json")
             if evaluation is not None:
                 measured = _accuracy(evaluation["accuracy"][recipe.reading])
-                extra = _run_readings(runs / recipe.run)
+                extra = _run_readings(evaluation, runs / recipe.run)
         rows.append(
             {
                 "recipe": recipe,
@@ -246,7 +246,7 @@ def _other_runs(runs: Path) -> list[str]:
             continue
         by_map = metrics.get("config", {}).get("select_by") == "map"
         pbnet = metrics.get("model") in ("pbnet", "pbnet-s")
-        readings = _run_readings(metrics_path.parent)
+        readings = _run_readings(_load(metrics_path.parent / "evaluation-test.json"), metrics_path.parent)
         lines.append(
             f"- {metrics_path.parent.name}: best validation {metrics['best_val_accuracy']:.2f}"
             f"{' (its map network)' if by_map else ''}, "
