@@ -166,7 +166,7 @@ def _module_kind(module: nn.Module) -> str | None:
 def _layer_from_module(name: str, module: nn.Module, kind: str, x: Tensor, y: Tensor, producer_bits: int) -> Layer:
     in_shape, out_shape = _ir_shape(x), _ir_shape(y)
     if kind == "conv":
-        kernel = _pair(module.kernel_size)  # type: ignore[arg-type]
+        kernel = _pair(module.kernel_size)
         stride = _pair(getattr(module, "stride", 1))
         return Layer(
             name=name, kind="conv", input_shape=in_shape, output_shape=out_shape, kernel=kernel, stride=stride,
@@ -209,8 +209,8 @@ def _pool_layer(name: str, module: nn.Module, kind: str, in_shape: Shape, out_sh
         kernel = (in_shape[0] // out_shape[0], in_shape[1] // out_shape[1])
         stride, padding = kernel, (0, 0)
     else:
-        kernel = _pair(module.kernel_size)  # type: ignore[arg-type]
-        stride = _pair(module.stride if getattr(module, "stride", None) else kernel)  # type: ignore[arg-type]
+        kernel = _pair(module.kernel_size)
+        stride = _pair(module.stride if getattr(module, "stride", None) else kernel)
         padding = _pair(getattr(module, "padding", 0))
     return Layer(name=name, kind=kind, input_shape=in_shape, output_shape=out_shape, kernel=kernel, stride=stride,
                  padding=padding, input_bits=bits, output_bits=bits if kind == "maxpool" else FLOAT_BITS)

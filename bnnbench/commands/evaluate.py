@@ -22,7 +22,7 @@ from bnnbench.cli import CommandError
 __all__ = ["register"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "evaluate",
         help="evaluate a checkpoint (PBNet: map, ternary, PBNet-X ensembles)",

@@ -18,7 +18,7 @@ from bnnbench.cli import CommandError
 __all__ = ["register"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "study",
         help="run a study (BinaryConnect, bitorch LeNet, binary bottleneck, larq guide, PBNet ablation)",

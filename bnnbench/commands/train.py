@@ -30,7 +30,7 @@ def parse_option(text: str) -> tuple[str, Any]:
     return key.replace("-", "_"), value
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "train",
         help="train a reference model on MNIST",

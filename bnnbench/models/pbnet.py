@@ -100,7 +100,7 @@ class PBNet(nn.Sequential):
         self.float_last_layer = float_last_layer
         self.bn_before_pool = bn_before_pool
 
-    def forward(self, x: Tensor) -> Tensor:  # type: ignore[override]
+    def forward(self, x: Tensor) -> Tensor:
         out = super().forward(x)
         if not isinstance(out, Gaussian):
             raise TypeError("a PBNet must end in a layer that returns Gaussian logits")

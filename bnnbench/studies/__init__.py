@@ -168,9 +168,9 @@ def run_study(
     settings = module.Settings.smoke_run() if smoke else module.Settings()
     splits = load_splits(data_dir)
     run = getattr(module, spec.function)
-    return run(splits, out, settings, command=study_command(name, out, data_dir, smoke))  # type: ignore[no-any-return]
+    return run(splits, out, settings, command=study_command(name, out, data_dir, smoke))
 
 
 def markdown(results: dict[str, Any]) -> str:
     """The report section of a study's ``results`` (as returned by :func:`run_study`)."""
-    return describe(results["study"]).load().markdown(results)  # type: ignore[no-any-return]
+    return describe(results["study"]).load().markdown(results)
