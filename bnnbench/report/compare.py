@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bnnbench.report.loading import ResultsError, check_results, read_json
 
@@ -70,12 +71,13 @@ def verdict(a: Timing, b: Timing) -> str:
     return "unchanged"
 
 
-def _timing(record: object, source: Path) -> tuple[str, Timing]:
+def _timing(record: Any, source: Path) -> tuple[str, Timing]:
+    """``record`` is parsed JSON of any shape; a wrong shape surfaces as one of the errors caught below."""
     try:
-        stats = record["stats"]  # type: ignore[index]
-        key = str(record["fullname"])  # type: ignore[index]
-        params = record.get("params") or {}  # type: ignore[attr-defined]
-        group = record.get("group") or ""  # type: ignore[attr-defined]
+        stats = record["stats"]
+        key = str(record["fullname"])
+        params = record.get("params") or {}
+        group = record.get("group") or ""
         words = [str(v) if isinstance(v, str) else f"{k}={v}" for k, v in params.items()]
         label = f"{group}: {' '.join(words)}" if words else key
         timing = Timing(label, float(stats["median"]), float(stats["q1"]), float(stats["q3"]), int(stats["rounds"]))
