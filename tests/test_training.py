@@ -304,5 +304,12 @@ def test_reference_table_reads_measured_figures_from_run_files(tmp_path):
     (runs / "variant" / "metrics.json").write_text(json.dumps(variant))
     table = reference.table_markdown(runs)
     assert "- variant: best validation 99.10, test 98.90, `bnnbench train x`" in table
+    variant.update(wall_time_s=1800.0)
+    (runs / "variant" / "metrics.json").write_text(json.dumps(variant))
+    assert "- variant: best validation 99.10, test 98.90, 30.0 min, `bnnbench" in reference.table_markdown(runs)
+    variant.update(wall_time_s=3000.0)
+    (runs / "variant" / "metrics.json").write_text(json.dumps(variant))
+    table = reference.table_markdown(runs)
+    assert "test 98.90, 50.0 min (over the 30-minute budget: a diagnostic, not a candidate), `bnnbench" in table
     assert reference.main(["table", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "table.md").read_text() == table and (tmp_path / "curves.png").is_file()

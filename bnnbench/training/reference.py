@@ -25,6 +25,8 @@ from typing import Any
 __all__ = ["Recipe", "RECIPES", "train_command", "evaluate_command", "accuracy_rows", "main"]
 
 DATA_DIR = "../shared/data/mnist"
+#: Issue 3's limit on the training time of each model on the 2-core machine.
+TIME_BUDGET_S = 30 * 60
 
 
 @dataclass(frozen=True)
@@ -252,9 +254,18 @@ def _other_runs(runs: Path) -> list[str]:
             f"{' (its map network)' if by_map else ''}, "
             f"test {metrics['test_accuracy']:.2f}{' (the PBNet itself)' if pbnet else ''}"
             f"{f' (readings: {readings})' if readings else ''}, "
+            f"{_wall_time(metrics.get('wall_time_s'))}"
             f"`{metrics.get('command', '')}`"
         )
     return lines
+
+
+def _wall_time(seconds: float | None) -> str:
+    """``"12.3 min, "``, flagged when over :data:`TIME_BUDGET_S` (empty if unknown)."""
+    if seconds is None:
+        return ""
+    over = " (over the 30-minute budget: a diagnostic, not a candidate)" if seconds > TIME_BUDGET_S else ""
+    return f"{seconds / 60:.1f} min{over}, "
 
 
 def _run(out: Path) -> int:
