@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -163,6 +165,33 @@ def test_binary_activation_sample_mode_is_exact_and_finite_in_the_tails():
     assert mu.grad is not None and torch.isfinite(mu.grad).all() and (mu.grad >= 0).all()
 
 
+@pytest.mark.parametrize("temperature", [0.5, 1.0, 2.0])
+def test_binary_activation_sample_mode_gradient_is_the_binary_concrete_gradient(temperature):
+    # The closed-form backward against autograd through the relaxed sample
+    # 2 sigmoid((logit q + log u - log(1 - u)) / tau) - 1, q = Phi(mu / sigma),
+    # on the same uniform draws; z spans both clamped tails.
+    gen = torch.Generator().manual_seed(12)
+    mu = (torch.randn(6, 50, generator=gen, dtype=torch.float64) * 4).requires_grad_(True)
+    var = (torch.rand(6, 50, generator=gen, dtype=torch.float64) * 2 + 0.01).requires_grad_(True)
+    with torch.no_grad():
+        mu[0, :4] = torch.tensor([-40.0, -9.0, 9.0, 40.0])
+    weights = torch.randn(6, 50, generator=gen, dtype=torch.float64)
+    torch.manual_seed(13)
+    out = BinaryActivation("sample", temperature=temperature).train()(Gaussian(mu, var))
+    (out.mean * weights).sum().backward()
+    torch.manual_seed(13)
+    u = torch.rand_like(mu).clamp_(1e-6, 1 - 1e-6)
+    mu_ref, var_ref = mu.detach().clone().requires_grad_(True), var.detach().clone().requires_grad_(True)
+    z = (mu_ref * torch.rsqrt(var_ref + 1e-8)).clamp(-8, 8) / math.sqrt(2)
+    noisy = torch.log(torch.special.erfc(-z)) - torch.log(torch.special.erfc(z)) + torch.log(u) - torch.log1p(-u)
+    relaxed = 2 * torch.sigmoid(noisy / temperature) - 1
+    (relaxed * weights).sum().backward()
+    assert torch.equal(out.mean.detach(), torch.where(noisy >= 0, 1.0, -1.0).double())
+    assert torch.allclose(mu.grad, mu_ref.grad, rtol=1e-9, atol=1e-12)
+    assert torch.allclose(var.grad, var_ref.grad, rtol=1e-9, atol=1e-12)
+    assert mu.grad[0, :4].abs().max() == 0 and (mu.grad.abs() > 1e-3).sum() > 100
+
+
 def test_binary_activation_sample_mode_propagates_means_in_eval():
     mu, var = torch.tensor([0.3, -2.0]), torch.tensor([1.0, 4.0])
     sampled = BinaryActivation("sample").eval()(Gaussian(mu, var))
@@ -225,6 +254,9 @@ def test_stochastic_max_pool_in_eval_picks_the_window_max_of_the_means_on_odd_mu
     assert torch.equal(out.mean, pooled)
     assert out.var is not None
     assert torch.equal(out.var, var.flatten(2).gather(2, indices.flatten(2)).view_as(indices))
+    # In training the argmax is on mu + sigma n: with zero variance, on mu itself.
+    trained = StochasticMaxPool2d(2).train()(Gaussian(mu, torch.zeros_like(var)))
+    assert torch.equal(trained.mean, pooled)
 
 
 def test_weight_readings():

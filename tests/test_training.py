@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import platform
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,8 @@ def test_short_training_learns_and_writes_outputs(small_mnist, tmp_path):
     assert metrics["data"] == {"source": small_mnist.source, "train": 2000, "validation": 500, "test": 1000}
     assert metrics["config"]["model"] == "mnist-bnn" and metrics["wall_time_s"] > 0
     assert 0 < metrics["cpu_time_s"] and all(e["cpu_seconds"] > 0 for e in metrics["epochs"])
+    on_glibc = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
+    assert metrics["environment"]["malloc_retains_freed_memory"] is on_glibc
     assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
     best = max(metrics["epochs"], key=lambda e: e["val_accuracy"])
     assert metrics["best_epoch"] == best["epoch"]

@@ -54,6 +54,7 @@ from bnnbench import models
 from bnnbench.files import write_text_atomic
 from bnnbench.nn.layers import clip_latent_weights
 from bnnbench.progress import Progress
+from bnnbench.training.allocator import retain_freed_memory
 from bnnbench.training.augment import random_shift
 from bnnbench.training.bop import Bop
 from bnnbench.training.checkpoint import load_checkpoint, save_checkpoint
@@ -139,7 +140,7 @@ class TrainResult:
     metrics: dict[str, Any]
 
 
-def _environment(threads: int) -> dict[str, Any]:
+def _environment(threads: int, retains_freed_memory: bool) -> dict[str, Any]:
     return {
         "python": platform.python_version(),
         "torch": torch.__version__,
@@ -147,6 +148,7 @@ def _environment(threads: int) -> dict[str, Any]:
         "machine": platform.machine(),
         "cpu_count": os.cpu_count(),
         "torch_threads": threads,
+        "malloc_retains_freed_memory": retains_freed_memory,
     }
 
 
@@ -241,6 +243,7 @@ def train(
     config.validate()
     emit = log if log is not None else (lambda line: print(line, file=sys.stderr, flush=True))
     torch.set_num_threads(config.threads)
+    retains_freed_memory = retain_freed_memory()
     torch.manual_seed(config.seed)
     started = time.perf_counter()
     cpu_started = time.process_time()
@@ -270,7 +273,7 @@ def train(
         "seed": config.seed,
         "config": asdict(config),
         "data": {"source": data.source, **data.sizes()},
-        "environment": _environment(config.threads),
+        "environment": _environment(config.threads, retains_freed_memory),
         "epochs": [],
         "best_epoch": None,
         "best_val_accuracy": None,
