@@ -382,7 +382,7 @@ class _SampledSign(torch.autograd.Function):
         # phi(z) / (Phi(z) Phi(-z)) = 4 phi(z) / (2 Phi(z) 2 Phi(-z))
         density = torch.exp(-0.5 * clamped * clamped) * (4.0 / math.sqrt(2.0 * math.pi))
         dz = relaxed * (1.0 - relaxed) * density / (twice_upper * twice_lower) * (2.0 / temperature)
-        dz = dz.masked_fill_(z.abs() > _Z_LIMIT, 0.0)
+        dz.masked_fill_(z.abs() > _Z_LIMIT, 0.0)
         d_mean = dz * inv_sigma
         ctx.save_for_backward(d_mean, d_mean * z * inv_sigma * -0.5)
         return torch.where(noisy >= 0, 1.0, -1.0).to(mean.dtype)

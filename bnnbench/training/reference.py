@@ -264,8 +264,9 @@ def _wall_time(seconds: float | None) -> str:
     """``"12.3 min, "``, flagged when over :data:`TIME_BUDGET_S` (empty if unknown)."""
     if seconds is None:
         return ""
-    over = " (over the 30-minute budget: a diagnostic, not a candidate)" if seconds > TIME_BUDGET_S else ""
-    return f"{seconds / 60:.1f} min{over}, "
+    if seconds <= TIME_BUDGET_S:
+        return f"{seconds / 60:.1f} min, "
+    return f"{seconds / 60:.1f} min (over the {TIME_BUDGET_S // 60}-minute budget: a diagnostic, not a candidate), "
 
 
 def _run(out: Path) -> int:
