@@ -76,9 +76,9 @@ RECIPES: tuple[Recipe, ...] = (
     ),
     Recipe(
         "pbnet-s-16 ensemble",
-        "pbnet-s-2t-34ep-signs",
+        "pbnet-s-2t-37ep-signs-selmodel",
         (
-            "pbnet-s", "--epochs", "34", "--lr", "1e-2", "--lr-final", "1e-4", "--select-by", "map",
+            "pbnet-s", "--epochs", "37", "--lr", "1e-2", "--lr-final", "1e-4",
             "--init-from", "{runs}/mnist-bnn-float-shift2/checkpoint.pt",
         ),
         "99.30 (paper)",
