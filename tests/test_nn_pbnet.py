@@ -22,6 +22,7 @@ from bnnbench.nn.pbnet import (
     ternary_weights,
     theta_from_float_weights,
 )
+from bnnbench.nn.pbnet_kernels import draw_seed, standard_logistic
 
 SAMPLES = 4000
 
@@ -167,9 +168,10 @@ def test_binary_activation_sample_mode_is_exact_and_finite_in_the_tails():
 
 @pytest.mark.parametrize("temperature", [0.5, 1.0, 2.0])
 def test_binary_activation_sample_mode_gradient_is_the_binary_concrete_gradient(temperature):
-    # The closed-form backward against autograd through the relaxed sample
-    # 2 sigmoid((logit q + log u - log(1 - u)) / tau) - 1, q = Phi(mu / sigma),
-    # on the same uniform draws; z spans both clamped tails.
+    # The C kernel's closed-form backward against float64 autograd through the
+    # relaxed sample 2 sigmoid((logit q + L) / tau) - 1, q = Phi(mu / sigma), on
+    # the same logistic draws L; z spans both clamped tails. The kernel works
+    # in float32, hence the tolerances.
     gen = torch.Generator().manual_seed(12)
     mu = (torch.randn(6, 50, generator=gen, dtype=torch.float64) * 4).requires_grad_(True)
     var = (torch.rand(6, 50, generator=gen, dtype=torch.float64) * 2 + 0.01).requires_grad_(True)
@@ -180,15 +182,17 @@ def test_binary_activation_sample_mode_gradient_is_the_binary_concrete_gradient(
     out = BinaryActivation("sample", temperature=temperature).train()(Gaussian(mu, var))
     (out.mean * weights).sum().backward()
     torch.manual_seed(13)
-    u = torch.rand_like(mu).clamp_(1e-6, 1 - 1e-6)
+    logistic = standard_logistic(mu.shape, draw_seed()).double()
     mu_ref, var_ref = mu.detach().clone().requires_grad_(True), var.detach().clone().requires_grad_(True)
     z = (mu_ref * torch.rsqrt(var_ref + 1e-8)).clamp(-8, 8) / math.sqrt(2)
-    noisy = torch.log(torch.special.erfc(-z)) - torch.log(torch.special.erfc(z)) + torch.log(u) - torch.log1p(-u)
+    noisy = torch.log(torch.special.erfc(-z)) - torch.log(torch.special.erfc(z)) + logistic
     relaxed = 2 * torch.sigmoid(noisy / temperature) - 1
     (relaxed * weights).sum().backward()
-    assert torch.equal(out.mean.detach(), torch.where(noisy >= 0, 1.0, -1.0).double())
-    assert torch.allclose(mu.grad, mu_ref.grad, rtol=1e-9, atol=1e-12)
-    assert torch.allclose(var.grad, var_ref.grad, rtol=1e-9, atol=1e-12)
+    decided = noisy.detach().abs() > 1e-4  # float32 cannot settle draws closer than that to the threshold
+    assert decided.sum() > 290
+    assert torch.equal(out.mean.detach()[decided], torch.where(noisy >= 0, 1.0, -1.0).double()[decided])
+    assert torch.allclose(mu.grad, mu_ref.grad, rtol=2e-4, atol=1e-9)
+    assert torch.allclose(var.grad, var_ref.grad, rtol=2e-4, atol=1e-9)
     assert mu.grad[0, :4].abs().max() == 0 and (mu.grad.abs() > 1e-3).sum() > 100
 
 

@@ -41,10 +41,12 @@ Choices where the paper is silent
   torch's exponential average with momentum 0.1 and are used in eval mode.
 * Stochastic max pooling: one standard normal draw per input position per
   forward pass; in eval mode the window's argmax is taken on the means (no
-  noise), so an evaluated PBNet is deterministic.
+  noise), so an evaluated PBNet is deterministic. The normal and logistic
+  noise of training comes from counter-based C kernels
+  (:mod:`bnnbench.nn.pbnet_kernels`), seeded from torch's generator.
 * Binary activation: ``sigma`` is ``sqrt(var + 1e-8)``. In eval mode PBNet-S
   propagates means like PBNet, again so that evaluation is deterministic.
-  Binary-Concrete: logistic noise ``L = log u - log(1 - u)``, relaxed sample
+  Binary-Concrete: standard logistic noise ``L`` (``log u - log(1 - u)``, ``|L| <= 16.6``), relaxed sample
   ``z = sigmoid((logit q + L) / tau)``, hard sample ``1{logit q + L >= 0}``
   (an exact Bernoulli(q) draw whatever ``tau``), gradient of ``2z - 1``
   passed straight through. ``tau = 1`` by default. ``mu / sigma`` is clamped
@@ -73,6 +75,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from bnnbench.nn.pbnet_kernels import draw_seed, noisy_max_pool2d_indices, sampled_sign
+
 __all__ = [
     "Gaussian",
     "PBConv2d",
@@ -90,11 +94,6 @@ __all__ = [
 ]
 
 _VARIANCE_FLOOR = 1e-8
-# |mu / sigma| beyond which a binary activation is deterministic for float32:
-# Phi(-8) = 6e-16, so logit q = +-35 while the logistic noise of a clamped
-# uniform draw stays within +-14 (see BinaryActivation).
-_Z_LIMIT = 8.0
-_INV_SQRT2 = 1.0 / math.sqrt(2.0)
 
 
 class Gaussian(NamedTuple):
@@ -325,17 +324,23 @@ class StochasticMaxPool2d(nn.Module):
         if g.mean.dim() != 4:
             raise ValueError(f"StochasticMaxPool2d expects (N, C, H, W), got {tuple(g.mean.shape)}")
         with torch.no_grad():
-            # torch's max_pool2d with indices is several times faster on channels-last
-            # input; the indices it returns are positions within each (H, W) plane
-            # whatever the memory format, so they index g.mean.flatten(2) directly.
-            # The noisy score is written straight into a channels-last tensor.
-            score = torch.empty_like(g.mean, memory_format=torch.channels_last)
             if self.training and g.var is not None:
-                torch.addcmul(g.mean, torch.sqrt(g.var), torch.randn_like(g.mean), out=score)
+                # The C kernel samples and takes each window's argmax in one pass (see
+                # bnnbench.nn.pbnet_kernels); its argmax is only a selection, so float64 moments
+                # are sampled in float32.
+                indices = noisy_max_pool2d_indices(
+                    g.mean.detach().float().contiguous(),
+                    g.var.detach().float().contiguous(),
+                    self.kernel_size,
+                    draw_seed(),
+                )
             else:
-                score.copy_(g.mean)
-            _, indices = F.max_pool2d(score, self.kernel_size, return_indices=True)
-            indices = indices.contiguous()
+                # torch's max_pool2d with indices is several times faster on channels-last
+                # input; the indices it returns are positions within each (H, W) plane
+                # whatever the memory format, so they index g.mean.flatten(2) directly.
+                score = g.mean.contiguous(memory_format=torch.channels_last)
+                _, indices = F.max_pool2d(score, self.kernel_size, return_indices=True)
+                indices = indices.contiguous()
 
         def pick(t: Tensor) -> Tensor:
             return t.flatten(2).gather(2, indices.flatten(2)).view_as(indices)
@@ -349,44 +354,30 @@ class StochasticMaxPool2d(nn.Module):
 class _SampledSign(torch.autograd.Function):
     """A hard ±1 draw of ``Binary(q)``, ``q = Phi(mu / sigma)``, with the Binary-Concrete gradient.
 
-    Forward: ``noisy = logit q + L`` with logistic noise ``L = log u - log(1 - u)``
-    (``u`` uniform, clamped to ``[1e-6, 1 - 1e-6]``), output ``+1`` where
-    ``noisy >= 0`` (probability exactly ``q``), else ``-1``. Backward: the
-    gradient of the relaxed sample ``2 sigmoid(noisy / tau) - 1`` (straight
-    through), in closed form rather than by autograd through a dozen
-    elementwise ops (the three activations took about a fifth of a PBNet-S
-    step when profiled that way; the first max pooling is the other large
-    elementwise cost):
+    Forward: ``noisy = logit q + L`` with standard logistic noise ``L``, output
+    ``+1`` where ``noisy >= 0`` (probability exactly ``q``), else ``-1``.
+    Backward: the gradient of the relaxed sample ``2 sigmoid(noisy / tau) - 1``
+    (straight through), in closed form:
 
     ``d/dz = (2 / tau) s (1 - s) dlogit(q)/dz``, ``s = sigmoid(noisy / tau)``,
     ``dlogit(q)/dz = phi(z) / (Phi(z) Phi(-z))``, and ``z = mu (var + 1e-8)^(-1/2)``
     gives ``dz/dmu = 1 / sigma``, ``dz/dvar = -z / (2 sigma^2)``.
 
-    ``Phi(z) = erfc(-z / sqrt 2) / 2`` and ``Phi(-z) = erfc(z / sqrt 2) / 2`` are
-    each accurate in their own tail in float32 (torch's ndtr rounds
-    ``Phi(-6)`` to 0). ``z`` is clamped to ``+-_Z_LIMIT``, where the draw is
-    already certain and the relaxed gradient below 1e-9; beyond it the
-    gradient is 0, as for a clamp.
+    ``z`` is clamped to ``+-8``, where the draw is already certain for float32
+    (``Phi(-8) = 6e-16``: ``logit q = +-35`` while ``|L| <= 16.6``) and the
+    relaxed gradient below 1e-9; beyond it the gradient is 0, as for a clamp. The forward pass, sample and both derivatives, is one C kernel
+    (:func:`bnnbench.nn.pbnet_kernels.sampled_sign`, float32, ``Phi``
+    accurate in both tails): as some twenty torch elementwise operations it
+    took about a fifth of a PBNet-S training step.
     """
 
     @staticmethod
     def forward(ctx: Any, mean: Tensor, var: Tensor, temperature: float) -> Tensor:
-        inv_sigma = torch.rsqrt(var + _VARIANCE_FLOOR)
-        z = mean * inv_sigma
-        clamped = z.clamp(-_Z_LIMIT, _Z_LIMIT)
-        scaled = clamped * _INV_SQRT2
-        twice_upper = torch.special.erfc(-scaled)  # 2 Phi(z)
-        twice_lower = torch.special.erfc(scaled)  # 2 Phi(-z)
-        u = torch.rand_like(z).clamp_(1e-6, 1.0 - 1e-6)
-        noisy = torch.log(twice_upper / twice_lower) + torch.log(u / (1.0 - u))
-        relaxed = torch.sigmoid(noisy / temperature)
-        # phi(z) / (Phi(z) Phi(-z)) = 4 phi(z) / (2 Phi(z) 2 Phi(-z))
-        density = torch.exp(-0.5 * clamped * clamped) * (4.0 / math.sqrt(2.0 * math.pi))
-        dz = relaxed * (1.0 - relaxed) * density / (twice_upper * twice_lower) * (2.0 / temperature)
-        dz.masked_fill_(clamped != z, 0.0)
-        d_mean = dz * inv_sigma
-        ctx.save_for_backward(d_mean, d_mean * z * inv_sigma * -0.5)
-        return torch.where(noisy >= 0, 1.0, -1.0).to(mean.dtype)
+        sign, d_mean, d_var = sampled_sign(
+            mean.detach().float().contiguous(), var.detach().float().contiguous(), temperature, draw_seed()
+        )
+        ctx.save_for_backward(d_mean.to(mean.dtype), d_var.to(var.dtype))
+        return sign.to(mean.dtype)
 
     @staticmethod
     def backward(ctx: Any, grad_output: Tensor) -> tuple[Tensor, Tensor, None]:

@@ -131,6 +131,31 @@ int bnn_bmaxpool2d(const uint64_t *x, int32_t batch, int32_t in_h, int32_t in_w,
 uint64_t bnn_roofline_run(int isa, uint64_t iterations);
 uint64_t bnn_roofline_bits(int isa);
 
+/* ---- counter-based noise (PBNet training; see kernels/src/noise.h) ----
+ * Value i of the stream `seed` depends only on (seed, i): out[j] is value
+ * first + j, whatever the thread count or ISA path. */
+
+/* Philox4x32-10 of counter ctr under key (Random123's definition), for tests. */
+void bnn_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
+int bnn_normal_f32(float *out, uint64_t first, size_t count, uint64_t seed, int threads);
+int bnn_logistic_f32(float *out, uint64_t first, size_t count, uint64_t seed, int threads);
+
+/* Stochastic max pooling (Peters & Welling 2018): for each of `planes`
+ * contiguous height x width planes of Gaussians (mean, var), the position in
+ * the plane of each non-overlapping kernel x kernel window's largest sample
+ * mean + sqrt(var) n, n = bnn_normal value (flat element index) of `seed`.
+ * indices is [planes][height / kernel][width / kernel] (floor); a NaN sample
+ * wins its window.  var must be >= 0. */
+/* PBNet-S sampled binary activations (Peters & Welling 2018) with the
+ * Binary-Concrete gradient at `temperature` (see kernels/src/noise.h):
+ * sign[i] = +-1 drawn with P(+1) = Phi(mean / sigma) using logistic value i
+ * of `seed`; d_mean[i], d_var[i] = derivatives of the relaxed sample. */
+int bnn_sampled_sign_f32(const float *mean, const float *var, size_t count, float temperature, uint64_t seed,
+                         float *sign, float *d_mean, float *d_var, int threads);
+
+int bnn_noisy_maxpool2d_argmax(const float *mean, const float *var, size_t planes, int32_t height, int32_t width,
+                               int32_t kernel, uint64_t seed, int64_t *indices, int threads);
+
 /* ---- compiled programs: a whole forward pass in one call ---- */
 
 enum bnn_op_kind {

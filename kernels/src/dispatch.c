@@ -53,24 +53,31 @@ typedef struct bnn_isa_entry {
     bnn_conv_row_fn conv_row; /* NULL: the scalar reference, which has no row kernel */
     bnn_roofline_fn roofline;
     uint64_t roofline_bits;
+    bnn_noise_fns noise;
 } bnn_isa_entry;
 
+#define BNN_NOISE_FNS(suffix) \
+    { bnn_normal_block__##suffix, bnn_logistic_block__##suffix, bnn_noisy_score_block__##suffix, \
+      bnn_sampled_sign_block__##suffix }
+
 static const bnn_isa_entry isa_table[4] = {
-    [BNN_ISA_SCALAR] = {"scalar", bnn_pack_f32__scalar, NULL, bnn_roofline__scalar, BNN_ROOFLINE_BITS_SCALAR},
+    [BNN_ISA_SCALAR] = {"scalar", bnn_pack_f32__scalar, NULL, bnn_roofline__scalar, BNN_ROOFLINE_BITS_SCALAR,
+                         BNN_NOISE_FNS(scalar)},
 #if defined(BNN_HAVE_X86)
     [BNN_ISA_AVX2] = {"avx2", bnn_pack_f32__avx2, bnn_bconv2d_row_4x8__avx2, bnn_roofline__avx2,
-                      BNN_ROOFLINE_BITS_AVX2},
+                      BNN_ROOFLINE_BITS_AVX2, BNN_NOISE_FNS(avx2)},
     [BNN_ISA_AVX512] = {"avx512", bnn_pack_f32__avx512, bnn_bconv2d_row_3x64__avx512vpopcnt,
-                        bnn_roofline__avx512vpopcnt, BNN_ROOFLINE_BITS_AVX512},
+                        bnn_roofline__avx512vpopcnt, BNN_ROOFLINE_BITS_AVX512, BNN_NOISE_FNS(avx512)},
 #else
-    [BNN_ISA_AVX2] = {"avx2", NULL, NULL, NULL, 0},
-    [BNN_ISA_AVX512] = {"avx512", NULL, NULL, NULL, 0},
+    [BNN_ISA_AVX2] = {"avx2", NULL, NULL, NULL, 0, {NULL, NULL, NULL, NULL}},
+    [BNN_ISA_AVX512] = {"avx512", NULL, NULL, NULL, 0, {NULL, NULL, NULL, NULL}},
 #endif
 #if defined(BNN_HAVE_NEON)
+    /* the portable noise blocks: compiled for AArch64, the compiler vectorizes them with NEON */
     [BNN_ISA_NEON] = {"neon", bnn_pack_f32__neon, bnn_bconv2d_row_4x8__neon, bnn_roofline__neon,
-                      BNN_ROOFLINE_BITS_NEON},
+                      BNN_ROOFLINE_BITS_NEON, BNN_NOISE_FNS(scalar)},
 #else
-    [BNN_ISA_NEON] = {"neon", NULL, NULL, NULL, 0},
+    [BNN_ISA_NEON] = {"neon", NULL, NULL, NULL, 0, {NULL, NULL, NULL, NULL}},
 #endif
 };
 
@@ -151,7 +158,9 @@ int bnn_max_threads(void) {
 #endif
 }
 
-static int clamp_threads(int threads) {
+const bnn_noise_fns *bnn_current_noise(void) { return &isa_table[bnn_get_isa()].noise; }
+
+int bnn_clamp_threads(int threads) {
     if (threads < 1) return 1;
 #ifdef _OPENMP
     return threads;
@@ -168,7 +177,7 @@ int bnn_pack_rows(const float *x, size_t rows, size_t channels, uint64_t *out) {
 
 int bnn_pack_f32(const float *x, size_t rows, size_t channels, uint64_t *out, int threads) {
     if (!x || !out || channels == 0) return BNN_EINVAL;
-    threads = clamp_threads(threads);
+    threads = bnn_clamp_threads(threads);
     if (threads == 1 || rows < 2) return bnn_pack_rows(x, rows, channels, out);
     /* one contiguous block of rows per thread */
     const size_t words = (channels + 63) / 64, block = (rows + (size_t)threads - 1) / (size_t)threads;
@@ -267,7 +276,7 @@ int bnn_bconv2d(const bnn_conv_shape *s, const uint64_t *x, const bnn_weights *w
     if (!s || !x || !w || !w->raw || !valid_shape(s) || !valid_output(out)) return BNN_EINVAL;
     if (w->out_channels != s->out_channels || w->channels != s->channels || w->taps != s->kernel_h * s->kernel_w)
         return BNN_EINVAL;
-    threads = clamp_threads(threads);
+    threads = bnn_clamp_threads(threads);
     const bnn_isa_entry *isa = &isa_table[bnn_get_isa()];
     if (isa->conv_row == NULL) return bnn_bconv2d__scalar(s, x, w->raw, out, threads);
     if (!w->panel || !w->tap_plus_one) return BNN_EINVAL;
@@ -314,7 +323,7 @@ int bnn_bmaxpool2d(const uint64_t *x, int32_t batch, int32_t in_h, int32_t in_w,
         pad_left >= kernel_w || out_h <= 0 || out_w <= 0 ||
         (int64_t)(out_h - 1) * stride_h - pad_top >= in_h || (int64_t)(out_w - 1) * stride_w - pad_left >= in_w)
         return BNN_EINVAL;
-    threads = clamp_threads(threads);
+    threads = bnn_clamp_threads(threads);
     const int32_t rows = batch * out_h;
     BNN_PARALLEL_FOR
     for (int32_t r = 0; r < rows; r++) {

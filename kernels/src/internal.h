@@ -162,6 +162,36 @@ int bnn_bconv2d__scalar(const bnn_conv_shape *s, const uint64_t *x, const uint64
 uint64_t bnn_roofline__scalar(uint64_t iterations);
 #define BNN_ROOFLINE_BITS_SCALAR (4 * 64)
 
+/* Counter-based noise blocks (noise.h): value first + j of stream seed into
+ * out[j]; the score block writes mean[j] + sqrt(var[j]) * normal; the
+ * sampled-sign block writes PBNet-S activations and their gradients. */
+typedef void (*bnn_noise_block_fn)(float *out, uint64_t first, size_t count, uint64_t seed);
+typedef void (*bnn_score_block_fn)(const float *mean, const float *var, float *out, uint64_t first, size_t count,
+                                   uint64_t seed);
+typedef void (*bnn_sampled_sign_block_fn)(const float *mean, const float *var, float *sign, float *d_mean,
+                                          float *d_var, uint64_t first, size_t count, uint64_t seed,
+                                          float temperature);
+typedef struct bnn_noise_fns {
+    bnn_noise_block_fn normal;
+    bnn_noise_block_fn logistic;
+    bnn_score_block_fn noisy_score;
+    bnn_sampled_sign_block_fn sampled_sign;
+} bnn_noise_fns;
+/* Threads actually used for a request of `threads` (1 without OpenMP). */
+int bnn_clamp_threads(int threads);
+/* The current ISA's noise blocks (dispatch.c). */
+const bnn_noise_fns *bnn_current_noise(void);
+
+#define BNN_DECLARE_NOISE_BLOCKS(suffix)                                                                 \
+    void bnn_normal_block__##suffix(float *out, uint64_t first, size_t count, uint64_t seed);            \
+    void bnn_logistic_block__##suffix(float *out, uint64_t first, size_t count, uint64_t seed);          \
+    void bnn_noisy_score_block__##suffix(const float *mean, const float *var, float *out, uint64_t first, \
+                                         size_t count, uint64_t seed);                                   \
+    void bnn_sampled_sign_block__##suffix(const float *mean, const float *var, float *sign, float *d_mean, \
+                                          float *d_var, uint64_t first, size_t count, uint64_t seed,      \
+                                          float temperature);
+BNN_DECLARE_NOISE_BLOCKS(scalar)
+
 #if defined(__x86_64__) || defined(__i386__)
 #define BNN_HAVE_X86 1
 int bnn_pack_f32__avx2(const float *x, size_t rows, size_t channels, uint64_t *out);
@@ -172,6 +202,8 @@ int bnn_pack_f32__avx512(const float *x, size_t rows, size_t channels, uint64_t 
 void bnn_bconv2d_row_3x64__avx512vpopcnt(const bnn_conv_ctx *ctx, int32_t n, int32_t oy, int32_t g);
 uint64_t bnn_roofline__avx512vpopcnt(uint64_t iterations);
 #define BNN_ROOFLINE_BITS_AVX512 (8 * 512)
+BNN_DECLARE_NOISE_BLOCKS(avx2)
+BNN_DECLARE_NOISE_BLOCKS(avx512)
 #endif
 
 #if defined(__aarch64__)

@@ -7,7 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 kernels=$(dirname "$here")
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-aarch64-linux-gnu-gcc -std=c99 -O2 -Wall -Wextra -Werror -ffp-contract=off -fopenmp -static \
-    -I"$kernels/include" -I"$kernels/src" "$kernels"/src/*.c "$here/test_kernels.c" -o "$out/test_kernels" -lm \
+aarch64-linux-gnu-gcc -std=c99 -O2 -Wall -Wextra -Werror -ffp-contract=off -fno-math-errno -fopenmp -static \
+    -I"$kernels/include" -I"$kernels/src" "$kernels"/src/*.c "$here"/test_*.c -o "$out/test_kernels" -lm \
     2> >(grep -v -e "requires at runtime the shared libraries" -e "in function .goacc_profiling_initialize" >&2)
 qemu-aarch64 "$out/test_kernels"

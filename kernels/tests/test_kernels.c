@@ -195,6 +195,8 @@ static void test_rejects_bad_arguments(void) {
     CHECK(bnn_pack_f32(NULL, 1, 1, x, 1) == BNN_EINVAL, "null pack input accepted");
 }
 
+int test_noise(void); /* test_noise.c */
+
 static void test_roofline(void) {
     for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++) {
         if (!bnn_isa_available(isas[i])) continue;
@@ -212,6 +214,7 @@ int main(void) {
     test_conv();
     test_rejects_bad_arguments();
     test_roofline();
+    failures += test_noise();
     if (failures) {
         fprintf(stderr, "%d kernel comparisons failed\n", failures);
         return 1;
