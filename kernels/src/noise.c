@@ -62,11 +62,10 @@ int bnn_sampled_sign_f32(const float *mean, const float *var, size_t count, floa
  * masks, not branches: with random noise a branch would be mispredicted half
  * the time. */
 static inline int64_t take_larger(float *best, int64_t where, float v, int64_t at) {
-    const uint32_t take = (uint32_t)((v > *best) | (v != v));
-    const uint32_t mask32 = 0u - take;
-    const uint64_t mask64 = 0u - (uint64_t)take;
-    *best = bnn_bits_to_float((bnn_float_to_bits(v) & mask32) | (bnn_float_to_bits(*best) & ~mask32));
-    return (int64_t)(((uint64_t)at & mask64) | ((uint64_t)where & ~mask64));
+    const int32_t take = (v > *best) | (v != v);
+    const uint64_t mask = 0u - (uint64_t)take;
+    *best = bnn_select(take, v, *best);
+    return (int64_t)(((uint64_t)at & mask) | ((uint64_t)where & ~mask));
 }
 
 /* indices[oy][ox] = position in the plane of the largest score in window

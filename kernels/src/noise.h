@@ -7,9 +7,9 @@
  * 3", SC 2011) of the counter (lo32(c), hi32(c), 0, 0), c = i / 4, under the
  * key (lo32(s), hi32(s)).  So results do not depend on the thread count,
  * on how a tensor is split into blocks, or on the ISA path: the code below
- * uses only IEEE-exact operations (+ - * / sqrt, exact conversions and bit
- * casts) in a fixed order, built with -ffp-contract=off, so vector and scalar
- * builds round identically.
+ * uses only correctly rounded IEEE operations (+ - * / sqrt), exact
+ * conversions and bit casts, in a fixed order, built with -ffp-contract=off,
+ * so vector and scalar builds round identically.
  *
  * Standard normal: Box-Muller (Box & Muller 1958): words 0-1 of a counter give
  * u1 = (k1 + 1) 2^-24 in (0, 1] and u2 = k2 2^-24 in [0, 1) from their top 24
@@ -20,10 +20,12 @@
  * 23 bits of a word, so u and 1 - u are both exact and the distribution is
  * exactly symmetric; |L| <= ln(2^24 - 1) = 16.6.
  *
- * ln and cos are polynomial approximations on reduced ranges, branch-free so
- * that compilers vectorize them: the single-precision Cephes ones (Moshier,
- * "Methods and Programs for Mathematical Functions", 1989: logf, sinf, cosf),
- * accurate to a few units in the last place on the ranges used here.
+ * ln, exp, sin and cos are polynomial approximations on reduced ranges,
+ * branch-free so that compilers vectorize them: the single-precision Cephes
+ * ones (Moshier, "Methods and Programs for Mathematical Functions", 1989:
+ * logf, expf, sinf, cosf), within about one unit in the last place on the
+ * ranges used here (tested against libm).  The PBNet-S activation below adds
+ * an erfc form for the normal CDF.
  *
  * Values are made a tile of BNN_NOISE_TILE counters at a time: the Philox
  * words of a tile (per ISA: intrinsics on x86, portable C elsewhere), then
