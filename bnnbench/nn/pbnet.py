@@ -43,11 +43,13 @@ Choices where the paper is silent
   forward pass; in eval mode the window's argmax is taken on the means (no
   noise), so an evaluated PBNet is deterministic. The normal and logistic
   noise of training comes from counter-based C kernels
-  (:mod:`bnnbench.nn.pbnet_kernels`), seeded from torch's generator.
+  (:mod:`bnnbench.nn.pbnet_kernels`), seeded from torch's generator; they take
+  CPU tensors, so a PBNet trains on the CPU (evaluation runs anywhere).
 * Binary activation: ``sigma`` is ``sqrt(var + 1e-8)``. In eval mode PBNet-S
   propagates means like PBNet, again so that evaluation is deterministic.
-  Binary-Concrete: standard logistic noise ``L`` (``log u - log(1 - u)``, ``|L| <= 16.6``), relaxed sample
-  ``z = sigmoid((logit q + L) / tau)``, hard sample ``1{logit q + L >= 0}``
+  Binary-Concrete: standard logistic noise ``L`` (``log u - log(1 - u)``,
+  ``|L| <= 16.6``), relaxed sample ``z = sigmoid((logit q + L) / tau)``, hard
+  sample ``1{logit q + L >= 0}``
   (an exact Bernoulli(q) draw whatever ``tau``), gradient of ``2z - 1``
   passed straight through. ``tau = 1`` by default. ``mu / sigma`` is clamped
   to ``[-8, 8]`` for the sample (``Phi(-8) = 6e-16``: the draw is certain
@@ -365,7 +367,9 @@ class _SampledSign(torch.autograd.Function):
 
     ``z`` is clamped to ``+-8``, where the draw is already certain for float32
     (``Phi(-8) = 6e-16``: ``logit q = +-35`` while ``|L| <= 16.6``) and the
-    relaxed gradient below 1e-9; beyond it the gradient is 0, as for a clamp. The forward pass, sample and both derivatives, is one C kernel
+    relaxed gradient below 1e-9; beyond it the gradient is 0, as for a clamp.
+
+    The forward pass, sample and both derivatives, is one C kernel
     (:func:`bnnbench.nn.pbnet_kernels.sampled_sign`, float32, ``Phi``
     accurate in both tails): as some twenty torch elementwise operations it
     took about a fifth of a PBNet-S training step.
