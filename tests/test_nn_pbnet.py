@@ -107,6 +107,41 @@ def test_hard_sign_inputs_give_the_general_moments_and_no_variance_gradient(laye
     assert grads[0][1].abs().sum() > 0 and grads[1][1] is None
 
 
+@pytest.mark.parametrize("kind", ["conv", "linear"])
+def test_bfloat16_products_round_only_theta_and_only_for_sign_inputs(kind):
+    """With ``bfloat16_products`` a sign-fed layer's mean is the product of bfloat16 theta, rounded to bfloat16.
+
+    The signs are exact in bfloat16; rounding theta and the result each cost at
+    most ``2^-9`` relative; the variance is untouched and real inputs keep float32.
+    """
+    gen = torch.Generator().manual_seed(5)
+    if kind == "conv":
+        exact, fast = PBConv2d(67, 9, 3, stride=2, padding=1), PBConv2d(67, 9, 3, stride=2, padding=1, bfloat16_products=True)
+        shape, product = (3, 67, 9, 9), lambda x, w: F.conv2d(x, w, None, 2, 1)
+    else:
+        exact, fast = PBLinear(300, 9), PBLinear(300, 9, bfloat16_products=True)
+        shape, product = (3, 300), F.linear
+    fast.load_state_dict(exact.state_dict())
+    signs = torch.where(torch.rand(shape, generator=gen) < 0.5, -1.0, 1.0)
+    x_exact, x_fast = signs.clone().requires_grad_(True), signs.clone().requires_grad_(True)
+    g_exact, g_fast = exact(Gaussian(x_exact, None, signs=True)), fast(Gaussian(x_fast, None, signs=True))
+    assert g_fast.mean.dtype == torch.float32
+    rounded = product(signs.double(), fast.theta.detach().bfloat16().double())
+    assert ((g_fast.mean.detach().double() - rounded).abs() <= 2**-8 * rounded.abs() + 1e-6).all()
+    assert not torch.equal(g_fast.mean, g_exact.mean)  # the bfloat16 path was taken
+    bound = 2**-8 * (exact.theta.detach().abs().flatten(1).sum(dim=1).max() + g_exact.mean.detach().abs().max())
+    assert (g_fast.mean - g_exact.mean).abs().max() <= bound
+    assert torch.equal(g_fast.var, g_exact.var)
+    upstream = torch.randn(g_exact.mean.shape, generator=gen)
+    (g_exact.mean * upstream).sum().backward()
+    (g_fast.mean * upstream).sum().backward()
+    for a, b in ((x_exact.grad, x_fast.grad), (exact.theta.grad, fast.theta.grad)):
+        assert b.dtype == torch.float32
+        assert (a - b).abs().max() <= 2**-7 * a.abs().max()
+    real = torch.randn(shape, generator=gen)
+    assert torch.equal(fast(Gaussian(real, None)).mean, exact(Gaussian(real, None)).mean)
+
+
 def test_sampled_activations_are_marked_as_signs_through_flatten():
     act = BinaryActivation("sample").train()
     out = GaussianFlatten()(act(Gaussian(torch.randn(2, 3, 4, 4), torch.ones(2, 3, 4, 4))))

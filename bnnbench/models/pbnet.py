@@ -75,11 +75,14 @@ class PBNet(nn.Sequential):
         bn_before_pool: bool = False,
         theta_clip: float = 0.9,
         temperature: float = 1.0,
+        bfloat16_products: bool = False,
     ) -> None:
         mode = "sample" if sampled else "mean"
         layers: OrderedDict[str, nn.Module] = OrderedDict()
         for index, (cin, cout) in enumerate(((1, 32), (32, 64)), start=1):
-            layers[f"conv{index}"] = PBConv2d(cin, cout, 3, padding=1, theta_clip=theta_clip)
+            layers[f"conv{index}"] = PBConv2d(
+                cin, cout, 3, padding=1, theta_clip=theta_clip, bfloat16_products=bfloat16_products
+            )
             pool, norm = StochasticMaxPool2d(2), StochasticBatchNorm(cout)
             if bn_before_pool:
                 layers[f"bn{index}"], layers[f"pool{index}"] = norm, pool
@@ -87,13 +90,13 @@ class PBNet(nn.Sequential):
                 layers[f"pool{index}"], layers[f"bn{index}"] = pool, norm
             layers[f"act{index}"] = BinaryActivation(mode, temperature=temperature)
         layers["flatten"] = GaussianFlatten()
-        layers["fc1"] = PBLinear(64 * 7 * 7, 512, theta_clip=theta_clip)
+        layers["fc1"] = PBLinear(64 * 7 * 7, 512, theta_clip=theta_clip, bfloat16_products=bfloat16_products)
         layers["bn3"] = StochasticBatchNorm(512)
         layers["act3"] = BinaryActivation(mode, temperature=temperature)
         if float_last_layer:
             layers["fc2"] = GaussianLinear(512, 10)
         else:
-            layers["fc2"] = PBLinear(512, 10, theta_clip=theta_clip)
+            layers["fc2"] = PBLinear(512, 10, theta_clip=theta_clip, bfloat16_products=bfloat16_products)
             layers["bn4"] = StochasticBatchNorm(10)
         super().__init__(layers)
         self.sampled = sampled
@@ -114,6 +117,7 @@ def build_pbnet(
     bn_before_pool: bool = False,
     theta_clip: float = 0.9,
     temperature: float = 1.0,
+    bfloat16_products: bool = False,
 ) -> nn.Module:
     """PBNet (mean propagation); with ``float_twin`` the FPNet of the same topology."""
     if float_twin:
@@ -124,6 +128,7 @@ def build_pbnet(
         bn_before_pool=bn_before_pool,
         theta_clip=theta_clip,
         temperature=temperature,
+        bfloat16_products=bfloat16_products,
     )
 
 
@@ -134,8 +139,14 @@ def build_pbnet_s(
     bn_before_pool: bool = False,
     theta_clip: float = 0.9,
     temperature: float = 1.0,
+    bfloat16_products: bool = False,
 ) -> nn.Module:
-    """PBNet-S (sampled binary activations); with ``float_twin`` the FPNet."""
+    """PBNet-S (sampled binary activations); with ``float_twin`` the FPNet.
+
+    ``bfloat16_products`` trains the products of sampled activations and
+    ``theta`` in bfloat16 (see :meth:`bnnbench.nn.pbnet.PBConv2d.mean_product`);
+    PBNet, which samples no activation, is unaffected by it.
+    """
     if float_twin:
         return build_mnist_bnn(float_twin=True, float_last_layer=float_last_layer, bn_before_pool=bn_before_pool)
     return PBNet(
@@ -144,6 +155,7 @@ def build_pbnet_s(
         bn_before_pool=bn_before_pool,
         theta_clip=theta_clip,
         temperature=temperature,
+        bfloat16_products=bfloat16_products,
     )
 
 
