@@ -9,8 +9,10 @@ pooling sees 100 x 32 x 28 x 28 Gaussians, the first sampled activation
 computed before the kernels: ``torch.randn`` (torch's CPU generator), the
 noisy score written into channels-last for ``max_pool2d`` (its fastest
 layout), and the Binary-Concrete sample and gradient as torch elementwise
-operations. The last pair times a whole PBNet-S training step (forward,
-backward, Adam) with the kernels and with those torch baselines patched in.
+operations. The last group times a whole PBNet-S training step (forward,
+backward, Adam) with the kernels, with the kernels and the model option
+``bfloat16_products`` (conv2 and fc1 on bfloat16, the reference recipe's
+setting), and with those torch baselines patched in (float32).
 Numbers are recorded, not asserted.
 """
 
@@ -100,14 +102,14 @@ def test_logistic_noise(benchmark) -> None:
         benchmark(standard_logistic, ACTIVATION_SHAPE, 1)
 
 
-@pytest.mark.parametrize("implementation", ["bnnbench", "torch"])
+@pytest.mark.parametrize("implementation", ["bnnbench-bfloat16", "bnnbench", "torch"])
 def test_pbnet_s_training_step(benchmark, monkeypatch, implementation: str) -> None:
     if implementation == "torch":
         monkeypatch.setattr(pbnet_layers, "noisy_max_pool2d_indices", lambda m, v, k, seed: _torch_noisy_pool(m, v, k))
         monkeypatch.setattr(pbnet_layers, "sampled_sign", lambda m, v, tau, seed: _torch_sampled_sign(m, v, tau))
     retain_freed_memory()
     torch.manual_seed(0)
-    model = models.create("pbnet-s").train()
+    model = models.create("pbnet-s", bfloat16_products=implementation == "bnnbench-bfloat16").train()
     optimizer = torch.optim.Adam(model.parameters(), 1e-3)
     images, labels = torch.randn(100, 1, 28, 28), torch.randint(0, 10, (100,))
 
