@@ -129,6 +129,20 @@ def test_pbnet_selected_by_its_map_network(small_mnist, tmp_path):
         train(TrainConfig(model="mnist-bnn", epochs=1, select_by="map"), tmp_path / "x", data=tiny, log=quiet)
 
 
+def test_selection_by_validation_loss_saves_the_lowest_loss_epoch(small_mnist, tmp_path):
+    config = TrainConfig(model="mnist-bnn", epochs=4, lr=3e-3, lr_final=3e-4, seed=0, select_by="loss")
+    result = train(config, tmp_path, data=small_mnist, progress=False, log=quiet)
+    epochs = result.metrics["epochs"]
+    best = min(epochs, key=lambda e: e["val_loss"])
+    # In this run the lowest-loss epoch is not the best-accuracy one, so the check tells the criteria apart.
+    assert best["epoch"] != max(epochs, key=lambda e: e["val_accuracy"])["epoch"]
+    assert result.metrics["best_epoch"] == best["epoch"]
+    assert result.metrics["best_val_loss"] == best["val_loss"]
+    assert result.metrics["best_val_accuracy"] == best["val_accuracy"]
+    saved = load_checkpoint(result.checkpoint).model
+    assert evaluate_classifier(saved, small_mnist.val_x, small_mnist.val_y)[0] == pytest.approx(best["val_loss"])
+
+
 def test_pbnet_s_initialised_from_float_twin_checkpoint(small_mnist, tmp_path):
     torch.manual_seed(0)
     twin = models.create("pbnet-s", float_twin=True)

@@ -65,9 +65,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--select-by",
-        choices=("model", "map"),
+        choices=("model", "map", "loss"),
         default="model",
-        help="validation accuracy that picks the saved epoch: the model's, or (PBNet) its map network's",
+        help="what picks the saved epoch: the model's validation accuracy, (PBNet) its map network's, "
+        "or the model's validation loss (lowest)",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")

@@ -246,12 +246,13 @@ def _other_runs(runs: Path) -> list[str]:
         metrics = json.loads(metrics_path.read_text())
         if not metrics.get("finished"):
             continue
-        by_map = metrics.get("config", {}).get("select_by") == "map"
+        selected_by = metrics.get("config", {}).get("select_by")
+        how = {"map": " (its map network)", "loss": " (epoch of lowest validation loss)"}.get(selected_by, "")
         pbnet = metrics.get("model") in ("pbnet", "pbnet-s")
         readings = _run_readings(_load(metrics_path.parent / "evaluation-test.json"), metrics_path.parent)
         lines.append(
             f"- {metrics_path.parent.name}: best validation {metrics['best_val_accuracy']:.2f}"
-            f"{' (its map network)' if by_map else ''}, "
+            f"{how}, "
             f"test {metrics['test_accuracy']:.2f}{' (the PBNet itself)' if pbnet else ''}"
             f"{f' (readings: {readings})' if readings else ''}, "
             f"{_wall_time(metrics.get('wall_time_s'))}"
