@@ -117,7 +117,6 @@ def build_pbnet(
     bn_before_pool: bool = False,
     theta_clip: float = 0.9,
     temperature: float = 1.0,
-    bfloat16_products: bool = False,
 ) -> nn.Module:
     """PBNet (mean propagation); with ``float_twin`` the FPNet of the same topology."""
     if float_twin:
@@ -128,7 +127,6 @@ def build_pbnet(
         bn_before_pool=bn_before_pool,
         theta_clip=theta_clip,
         temperature=temperature,
-        bfloat16_products=bfloat16_products,
     )
 
 
@@ -145,7 +143,7 @@ def build_pbnet_s(
 
     ``bfloat16_products`` trains the products of sampled activations and
     ``theta`` in bfloat16 (see :meth:`bnnbench.nn.pbnet.PBConv2d.mean_product`);
-    PBNet, which samples no activation, is unaffected by it.
+    PBNet, which samples no activation, has no such products and no such option.
     """
     if float_twin:
         return build_mnist_bnn(float_twin=True, float_last_layer=float_last_layer, bn_before_pool=bn_before_pool)
