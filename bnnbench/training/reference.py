@@ -76,9 +76,10 @@ RECIPES: tuple[Recipe, ...] = (
     ),
     Recipe(
         "pbnet-s-16 ensemble",
-        "pbnet-s-2t-37ep-signs-selmodel",
+        "pbnet-s-2t-60ep-signs-bf16-shift1",
         (
-            "pbnet-s", "--epochs", "37", "--lr", "1e-2", "--lr-final", "1e-4",
+            "pbnet-s", "--epochs", "60", "--lr", "1e-2", "--lr-final", "1e-4", "--augment-shift", "1",
+            "--select-by", "loss", "--option", "bfloat16_products=true",
             "--init-from", "{runs}/mnist-bnn-float-shift2/checkpoint.pt",
         ),
         "99.30 (paper)",
