@@ -9,6 +9,8 @@ from torch import nn
 from bnnbench import models
 from bnnbench.models.pbnet import PBNet, binarize, init_from_float
 from bnnbench.nn import QActivation, QConv2d, QConv2d_NoAct, QLinear
+from bnnbench.nn.pbnet import binary_cross_entropy_probit, probit_scores
+from bnnbench.training.evaluation import classification_loss, evaluate_classifier
 
 
 @pytest.mark.parametrize("name", models.names())
@@ -133,3 +135,30 @@ def test_binarize_builds_the_deterministic_mnist_bnn(reading):
 def test_binarize_rejects_unknown_reading():
     with pytest.raises(ValueError, match="weights must be one of map, sample, ternary"):
         binarize(models.create("pbnet"), "mean")
+
+
+@pytest.mark.parametrize("name", ["pbnet", "pbnet-s"])
+def test_pbnet_bce_outputs_probit_scores_and_trains_with_eq_14(name):
+    torch.manual_seed(0)
+    model = models.create(name, loss="bce", float_last_layer=False)
+    images, targets = torch.randn(8, 1, 28, 28), torch.randint(0, 10, (8,))
+    model.eval()
+    gaussian = nn.Sequential.forward(model, images)
+    assert torch.equal(model(images), probit_scores(gaussian))
+    model.train()
+    scores = model(images)
+    loss = classification_loss(model, scores, targets)
+    assert torch.equal(loss, binary_cross_entropy_probit(scores, targets))
+    loss.backward()
+    assert model.fc2.theta.grad is not None and float(model.fc2.theta.grad.abs().sum()) > 0
+    # Validation losses (the trainer's and --select-by loss) are the BCE too.
+    evaluated_loss = evaluate_classifier(model, images, targets)[0]
+    with torch.no_grad():
+        expected_loss = float(binary_cross_entropy_probit(model.eval()(images), targets))
+    assert evaluated_loss == pytest.approx(expected_loss, rel=1e-6)
+    # Cross entropy stays the default, and the map network keeps the binary last layer with its batch norm.
+    assert models.create(name).loss == "ce"
+    network = binarize(model, "map")
+    assert [n for n, _ in network.named_children()][-2:] == ["fc2", "bn4"]
+    with pytest.raises(ValueError, match="loss must be one of ce, bce"):
+        models.create(name, loss="hinge")

@@ -17,7 +17,9 @@ from bnnbench.nn.pbnet import (
     PBLinear,
     StochasticBatchNorm,
     StochasticMaxPool2d,
+    binary_cross_entropy_probit,
     map_weights,
+    probit_scores,
     sample_weights,
     ternary_weights,
     theta_from_float_weights,
@@ -321,3 +323,30 @@ def test_theta_is_clipped_and_inputs_are_checked():
         BinaryActivation()(torch.randn(3))
     with pytest.raises(ValueError, match="mode"):
         BinaryActivation("median")
+
+
+def test_binary_cross_entropy_probit_is_eq_14_and_finite_for_confident_outputs():
+    scores = torch.tensor([[0.3, -1.2, 2.0], [-0.5, 0.0, 1.5]], dtype=torch.float64)
+    targets = torch.tensor([2, 0])
+    p = torch.special.ndtr(scores)
+    expected = torch.stack(
+        [-(torch.log(p[i, y]) + sum(torch.log(1 - p[i, c]) for c in range(3) if c != y)) for i, y in enumerate(targets)]
+    )
+    assert torch.allclose(binary_cross_entropy_probit(scores, targets, reduction="sum"), expected.sum())
+    assert torch.allclose(binary_cross_entropy_probit(scores, targets), expected.mean())
+    # A confidently wrong float32 output: 1 - Phi(40) underflows, log_ndtr(-40) does not (about -804.6).
+    wrong = binary_cross_entropy_probit(torch.tensor([[40.0, -40.0]]), torch.tensor([1]))
+    assert math.isfinite(float(wrong)) and float(wrong) == pytest.approx(2 * 804.6, rel=1e-3)
+    right = binary_cross_entropy_probit(torch.tensor([[-40.0, 40.0]]), torch.tensor([1]))
+    assert 0.0 <= float(right) < 1e-6
+    with pytest.raises(ValueError, match=r"scores \(N, C\) and targets \(N,\)"):
+        binary_cross_entropy_probit(torch.zeros(2, 3), torch.zeros(3, dtype=torch.long))
+    with pytest.raises(ValueError, match="reduction"):
+        binary_cross_entropy_probit(torch.zeros(2, 3), torch.zeros(2, dtype=torch.long), reduction="none")
+
+
+def test_probit_scores_are_mean_over_standard_deviation():
+    g = Gaussian(torch.tensor([[1.0, -2.0]]), torch.tensor([[4.0, 1.0]]))
+    assert torch.allclose(probit_scores(g), torch.tensor([[0.5, -2.0]]), atol=1e-6)
+    with pytest.raises(ValueError, match="variance"):
+        probit_scores(Gaussian(torch.zeros(1, 2), None))

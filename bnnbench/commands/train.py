@@ -115,6 +115,8 @@ def _handle(args: argparse.Namespace) -> int:
         for name in models.names():
             spec = models.describe(name)
             print(f"{name:22s} {spec.summary}  [{spec.reference}]")
+            listing = ", ".join(f"{key}={json.dumps(value)}" for key, value in spec.options().items())
+            print(f"{'':22s} options: {listing or '(none)'}")
         return 0
     if args.model is None:
         raise CommandError("name a model to train (or --list)")

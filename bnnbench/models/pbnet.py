@@ -34,6 +34,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from bnnbench.models.mnist_bnn import build_mnist_bnn
@@ -47,24 +48,32 @@ from bnnbench.nn.pbnet import (
     StochasticBatchNorm,
     StochasticMaxPool2d,
     map_weights,
+    binary_cross_entropy_probit,
+    probit_scores,
     sample_logits,
     sample_weights,
     ternary_weights,
     theta_from_float_weights,
 )
 
-__all__ = ["PBNet", "build_pbnet", "build_pbnet_s", "binarize", "init_from_float", "WEIGHT_MODES"]
+__all__ = ["PBNet", "build_pbnet", "build_pbnet_s", "binarize", "init_from_float", "WEIGHT_MODES", "LOSSES"]
 
 #: How :func:`binarize` reads a weight distribution.
 WEIGHT_MODES = ("map", "sample", "ternary")
+#: The training losses of the paper's Table 1: cross entropy on the Gaussian
+#: logits ("ce") and the binary cross entropy of binarized outputs ("bce").
+LOSSES = ("ce", "bce")
 
 
 class PBNet(nn.Sequential):
     """A PBNet: a sequence of probabilistic layers ending in Gaussian logits.
 
-    ``forward`` returns one sample of the logits in training mode (the local
-    reparametrization trick) and their means in eval mode, so the trainer can
-    treat it as any classifier.
+    With ``loss="ce"``, ``forward`` returns one sample of the logits in
+    training mode (the local reparametrization trick) and their means in eval
+    mode; with ``loss="bce"`` it returns the probit scores ``mu / sigma`` of
+    the outputs in both modes (:func:`bnnbench.nn.pbnet.probit_scores`). In
+    either case the predicted class is the argmax, and :meth:`loss_function`
+    is the loss to train with.
     """
 
     def __init__(
@@ -76,7 +85,10 @@ class PBNet(nn.Sequential):
         theta_clip: float = 0.9,
         temperature: float = 1.0,
         bfloat16_products: bool = False,
+        loss: str = "ce",
     ) -> None:
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {loss!r}")
         mode = "sample" if sampled else "mean"
         layers: OrderedDict[str, nn.Module] = OrderedDict()
         for index, (cin, cout) in enumerate(((1, 32), (32, 64)), start=1):
@@ -102,12 +114,21 @@ class PBNet(nn.Sequential):
         self.sampled = sampled
         self.float_last_layer = float_last_layer
         self.bn_before_pool = bn_before_pool
+        self.loss = loss
 
     def forward(self, x: Tensor) -> Tensor:
         out = super().forward(x)
         if not isinstance(out, Gaussian):
             raise TypeError("a PBNet must end in a layer that returns Gaussian logits")
+        if self.loss == "bce":
+            return probit_scores(out)
         return sample_logits(out, training=self.training)
+
+    def loss_function(self, outputs: Tensor, targets: Tensor, *, reduction: str = "mean") -> Tensor:
+        """The training loss on :meth:`forward`'s outputs: cross entropy, or the paper's BCE (eq. 14)."""
+        if self.loss == "bce":
+            return binary_cross_entropy_probit(outputs, targets, reduction=reduction)
+        return F.cross_entropy(outputs, targets, reduction=reduction)
 
 
 def build_pbnet(
@@ -116,9 +137,16 @@ def build_pbnet(
     float_last_layer: bool = True,
     bn_before_pool: bool = False,
     theta_clip: float = 0.9,
-    temperature: float = 1.0,
+    loss: str = "ce",
 ) -> nn.Module:
-    """PBNet (mean propagation); with ``float_twin`` the FPNet of the same topology."""
+    """PBNet (mean propagation); with ``float_twin`` the FPNet of the same topology.
+
+    ``loss="bce"`` trains with the paper's binary cross entropy; with
+    ``float_last_layer=False`` the last layer is binary and batch-normalized
+    too, the paper's PBNet-MAP (BCE) of Table 1. PBNet samples no activation,
+    so it has none of PBNet-S's sampling options (``temperature``,
+    ``bfloat16_products``).
+    """
     if float_twin:
         return build_mnist_bnn(float_twin=True, float_last_layer=float_last_layer, bn_before_pool=bn_before_pool)
     return PBNet(
@@ -126,7 +154,7 @@ def build_pbnet(
         float_last_layer=float_last_layer,
         bn_before_pool=bn_before_pool,
         theta_clip=theta_clip,
-        temperature=temperature,
+        loss=loss,
     )
 
 
@@ -138,8 +166,11 @@ def build_pbnet_s(
     theta_clip: float = 0.9,
     temperature: float = 1.0,
     bfloat16_products: bool = False,
+    loss: str = "ce",
 ) -> nn.Module:
     """PBNet-S (sampled binary activations); with ``float_twin`` the FPNet.
+
+    ``loss`` as for :func:`build_pbnet`.
 
     ``bfloat16_products`` trains the products of sampled activations and
     ``theta`` in bfloat16 (see :meth:`bnnbench.nn.pbnet.PBConv2d.mean_product`);
@@ -154,6 +185,7 @@ def build_pbnet_s(
         theta_clip=theta_clip,
         temperature=temperature,
         bfloat16_products=bfloat16_products,
+        loss=loss,
     )
 
 

@@ -59,10 +59,15 @@ Choices where the paper is silent
   same for every example, is computed once per batch, and passes no gradient
   to the samples (see :func:`_squares`). Autograd through ``x * x`` would pass
   one, of a value set by how the variance happens to be written.
-* Output layer: the logits are Gaussian too; in training one sample
+* Output layer with the cross entropy (the default, the paper's "CE"): the
+  logits are Gaussian too; in training one sample
   ``mu + sigma n`` per logit is drawn (the local reparametrization trick,
   Kingma et al. 2015) and fed to the cross entropy; in eval mode the logits
   are the means. No KL term or prior on ``theta`` is used.
+* Output layer with the binary cross entropy (the paper's "BCE", eq. 14,
+  :func:`binary_cross_entropy_probit`): no sample is drawn; output ``c``
+  binarizes to +1 with probability ``Phi(mu_c / sigma_c)``, which the loss
+  uses directly, in training and evaluation alike.
 * A full-precision layer with binary inputs (an option for the last layer, as
   in the mnist-bnn topology) is :class:`GaussianLinear`: real weights ``w``,
   ``mu = sum w phi``, ``sigma^2 = sum w^2 Var[x]``.
@@ -90,6 +95,8 @@ __all__ = [
     "BinaryActivation",
     "GaussianFlatten",
     "sample_logits",
+    "probit_scores",
+    "binary_cross_entropy_probit",
     "map_weights",
     "sample_weights",
     "ternary_weights",
@@ -449,6 +456,40 @@ class GaussianFlatten(nn.Module):
     def forward(self, x: Tensor | Gaussian) -> Gaussian:
         g = _as_gaussian(x)
         return Gaussian(g.mean.flatten(1), None if g.var is None else g.var.flatten(1), g.signs)
+
+
+def probit_scores(outputs: Gaussian) -> Tensor:
+    """``z = mu / sigma``: each output's probability of binarizing to +1 is ``Phi(z)``.
+
+    The outputs of a PBNet trained with the binary cross entropy (paper
+    section 4.1, "BCE"); ``Phi`` is monotone, so the predicted class is
+    ``argmax z``.
+    """
+    if outputs.var is None:
+        raise ValueError("probit scores need Gaussian outputs with a variance")
+    return outputs.mean * torch.rsqrt(outputs.var + _VARIANCE_FLOOR)
+
+
+def binary_cross_entropy_probit(scores: Tensor, targets: Tensor, *, reduction: str = "mean") -> Tensor:
+    """The paper's BCE loss (Peters & Welling 2018, eq. 14) on probit scores ``z``.
+
+    With ``p_c = Phi(z_c)`` the probability that output ``c`` binarizes to
+    +1, one example costs ``-log p_y - sum_{c != y} log(1 - p_c)``, i.e.
+    ``-log Phi(z_y) - sum_{c != y} log Phi(-z_c)``, computed with
+    ``log_ndtr`` so that confident outputs do not underflow. ``reduction`` is
+    ``"mean"`` or ``"sum"`` over the examples.
+    """
+    if scores.dim() != 2 or targets.shape != scores.shape[:1]:
+        raise ValueError(
+            f"expected scores (N, C) and targets (N,), got {tuple(scores.shape)} and {tuple(targets.shape)}"
+        )
+    sign = torch.full_like(scores, -1.0).scatter_(1, targets.unsqueeze(1), 1.0)
+    per_example = -torch.special.log_ndtr(sign * scores).sum(dim=1)
+    if reduction == "mean":
+        return per_example.mean()
+    if reduction == "sum":
+        return per_example.sum()
+    raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
 
 
 def sample_logits(logits: Gaussian, *, training: bool) -> Tensor:

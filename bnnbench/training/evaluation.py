@@ -18,7 +18,10 @@ Choices where the paper is silent: the ensemble averages the members' softmax
 probabilities (not their logits or votes); its members are drawn one after
 the other from one generator seeded with ``seed``, so the ensemble of X is the
 first X members of the ensemble of 16; a weight with ``theta = 0`` exactly has
-mode +1 (``sign(0) = +1``); batch norm is re-estimated on 10,000 images by
+mode +1 (``sign(0) = +1``); for a PBNet trained with the binary cross entropy
+(``loss="bce"``) a member's outputs are its last batch norm's outputs, whose
+argmax is its class, and their softmax is averaged like that of logits;
+batch norm is re-estimated on 10,000 images by
 default (the CLI's ``--bn-images``) as exact averages over batches of 500.
 """
 
@@ -35,6 +38,7 @@ from bnnbench.models.pbnet import PBNet, binarize
 
 __all__ = [
     "PBNET_READINGS",
+    "classification_loss",
     "accuracy_percent",
     "evaluate_classifier",
     "predict_probabilities",
@@ -47,6 +51,13 @@ __all__ = [
 PBNET_READINGS = ("model", "map", "ternary", "ensemble")
 
 
+def classification_loss(model: nn.Module, outputs: Tensor, targets: Tensor, *, reduction: str = "mean") -> Tensor:
+    """The loss ``model`` trains with: a PBNet's own (cross entropy or the paper's BCE), else cross entropy."""
+    if isinstance(model, PBNet):
+        return model.loss_function(outputs, targets, reduction=reduction)
+    return F.cross_entropy(outputs, targets, reduction=reduction)
+
+
 def accuracy_percent(probabilities_or_logits: Tensor, labels: Tensor) -> float:
     """Percentage of rows whose argmax is the label."""
     correct = int((probabilities_or_logits.argmax(dim=1) == labels).sum())
@@ -57,7 +68,7 @@ def accuracy_percent(probabilities_or_logits: Tensor, labels: Tensor) -> float:
 def evaluate_classifier(
     model: nn.Module, images: Tensor, labels: Tensor, *, batch_size: int = 1000
 ) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy (percent) of ``model`` in eval mode."""
+    """Mean loss (:func:`classification_loss`) and accuracy (percent) of ``model`` in eval mode."""
     if len(images) != len(labels) or len(labels) == 0:
         raise ValueError(f"need as many labels as images, and at least one: {len(images)} vs {len(labels)}")
     was_training = model.training
@@ -66,7 +77,7 @@ def evaluate_classifier(
     for start in range(0, len(labels), batch_size):
         logits = model(images[start : start + batch_size])
         target = labels[start : start + batch_size]
-        loss_sum += float(F.cross_entropy(logits, target, reduction="sum"))
+        loss_sum += float(classification_loss(model, logits, target, reduction="sum"))
         correct += int((logits.argmax(dim=1) == target).sum())
     model.train(was_training)
     return loss_sum / len(labels), 100.0 * correct / len(labels)

@@ -23,7 +23,7 @@ picks the epoch with the lowest validation loss instead of the highest
 accuracy: on 5,000 images accuracy moves in steps of one image and its noise
 (about ±0.14 points) exceeds the epoch-to-epoch changes once training
 plateaus, so the best-accuracy epoch is often a lucky one early in the
-decay; the cross entropy averages over every image's confidence and is far
+decay; the loss averages over every image's confidence and is far
 less noisy. ``best_val_accuracy`` is then the saved epoch's accuracy.
 
 Outputs in ``out_dir`` (each written atomically, the first two after every
@@ -53,7 +53,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from bnnbench import models
@@ -64,7 +63,12 @@ from bnnbench.training.allocator import retain_freed_memory
 from bnnbench.training.augment import random_shift
 from bnnbench.training.bop import Bop
 from bnnbench.training.checkpoint import load_checkpoint, save_checkpoint
-from bnnbench.training.evaluation import derived_network, evaluate_classifier, reestimate_batchnorm
+from bnnbench.training.evaluation import (
+    classification_loss,
+    derived_network,
+    evaluate_classifier,
+    reestimate_batchnorm,
+)
 from bnnbench.training.plots import plot_training_curves
 from bnnbench.training.splits import DataSplits, mnist_splits
 
@@ -198,7 +202,7 @@ def train_epoch(
     augment_shift: int = 0,
     progress: Progress | None = None,
 ) -> tuple[float, float]:
-    """Epoch ``epoch`` (1-based): one pass over ``images`` in a random order (from ``generator``), cross-entropy loss.
+    """Epoch ``epoch`` (1-based): one pass over ``images`` in a random order (from ``generator``), the model's loss.
 
     Each step: optional random shift of the batch, forward, backward,
     optimiser step, then latent weights clipped (BNN / PBNet). A final batch
@@ -216,7 +220,7 @@ def train_epoch(
         batch = random_shift(images[index], augment_shift, generator)
         targets = labels[index]
         logits = model(batch)
-        loss = F.cross_entropy(logits, targets)
+        loss = classification_loss(model, logits, targets)
         loss_value = float(loss.detach())
         if not math.isfinite(loss_value):
             raise FloatingPointError(f"training loss became {loss_value} in epoch {epoch}")
