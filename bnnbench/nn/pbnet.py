@@ -63,7 +63,10 @@ Choices where the paper is silent
   logits are Gaussian too; in training one sample
   ``mu + sigma n`` per logit is drawn (the local reparametrization trick,
   Kingma et al. 2015) and fed to the cross entropy; in eval mode the logits
-  are the means. No KL term or prior on ``theta`` is used.
+  are the means. The paper (section 4.1) feeds the means to the softmax in
+  training too; the sample is this implementation's choice, so that the loss
+  sees the logits' variance as the BCE loss does. No KL term or prior on
+  ``theta`` is used.
 * Output layer with the binary cross entropy (the paper's "BCE", eq. 14,
   :func:`binary_cross_entropy_probit`): no sample is drawn; output ``c``
   binarizes to +1 with probability ``Phi(mu_c / sigma_c)``, which the loss
