@@ -445,8 +445,7 @@ class BinaryActivation(nn.Module):
             raise ValueError("BinaryActivation needs a Gaussian with a variance")
         if self.mode == "sample" and self.training:
             return Gaussian(_SampledSign.apply(g.mean, g.var, self.temperature), None, signs=True)
-        z = g.mean * torch.rsqrt(g.var + _VARIANCE_FLOOR)
-        mean = 2.0 * torch.special.ndtr(z) - 1.0
+        mean = 2.0 * torch.special.ndtr(probit_scores(g)) - 1.0
         return Gaussian(mean, 1.0 - mean * mean)
 
     def extra_repr(self) -> str:
@@ -462,11 +461,11 @@ class GaussianFlatten(nn.Module):
 
 
 def probit_scores(outputs: Gaussian) -> Tensor:
-    """``z = mu / sigma``: each output's probability of binarizing to +1 is ``Phi(z)``.
+    """``z = mu / sigma``: each unit's probability of binarizing to +1 is ``q = Phi(z)``.
 
-    The outputs of a PBNet trained with the binary cross entropy (paper
-    section 4.1, "BCE"); ``Phi`` is monotone, so the predicted class is
-    ``argmax z``.
+    Used by :class:`BinaryActivation`, and as the outputs of a PBNet trained
+    with the binary cross entropy (paper section 4.1, "BCE"); ``Phi`` is
+    monotone, so the predicted class is ``argmax z``.
     """
     if outputs.var is None:
         raise ValueError("probit scores need Gaussian outputs with a variance")
